@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# ansible-test needs the collection at .../ansible_collections/stratum/ops; copy what git would
+# ship (tracked + untracked-not-ignored files) into a private temp tree so concurrent runs never clash.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+work=$(mktemp -d /tmp/stratum-sanity.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+dest="$work/ansible_collections/stratum/ops"
+mkdir -p "$dest"
+git ls-files -co --exclude-standard -z | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$dest"
+cd "$dest"
+# ansible-test looks for python3.12 on PATH; the venv provides it (pyenv's shim would fail).
+export PATH="$top/.venv/bin:$PATH"
+py=$("$top/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+ansible-test sanity --venv --python "$py" --color no "$@"
