@@ -266,7 +266,8 @@ def target_health(elbv2: Any, service: dict[str, Any]) -> list[dict[str, Any]] |
         return None
     descriptions: list[dict[str, Any]] = []
     for arn in groups:
-        descriptions.extend(elbv2.describe_target_health(TargetGroupArn=arn, aws_retry=True)["TargetHealthDescriptions"])
+        health = elbv2.describe_target_health(TargetGroupArn=arn, aws_retry=True)
+        descriptions.extend(health["TargetHealthDescriptions"])
     return descriptions
 
 
@@ -449,7 +450,7 @@ def parse_secret_reference(value_from: str) -> dict[str, str]:
     if value_from.startswith("arn:") and ":secretsmanager:" in value_from:
         parts = value_from.split(":")
         secret_id = ":".join(parts[:7])
-        extra = parts[7:] + ["", "", ""]
+        extra = [*parts[7:], "", "", ""]
         return {
             "source": "secretsmanager",
             "id": secret_id,
