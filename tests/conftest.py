@@ -10,8 +10,8 @@ import pytest
 HARNESS = Path(__file__).resolve().parent / "harness"
 sys.path.insert(0, str(HARNESS.parent))
 
-from harness import servers  # noqa: E402
-from harness.ansible_run import run_module, run_playbook  # noqa: E402,F401
+from harness import servers
+from harness.ansible_run import run_module, run_playbook  # noqa: F401
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import servers  # noqa: E402
+from harness import servers
 
 
 def start(kind: str) -> dict:
@@ -72,7 +72,7 @@ def stop(state: dict) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
     if state.get("kind") == "rabbitmq" and state.get("epmd_port"):
-        os.system(f"pkill -f 'epmd.*-port {int(state['epmd_port'])}'")  # noqa: S605
+        servers.stop_epmd(int(state["epmd_port"]))
     shutil.rmtree(state.get("workdir", ""), ignore_errors=True)
 
 

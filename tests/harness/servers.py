@@ -281,14 +281,13 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        if self.proc:
-            # SIGINT is PostgreSQL's fast shutdown: disconnect clients, stop cleanly.
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGINT)
-                try:
-                    self.proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    stop_process(self.proc)
+        # SIGINT is PostgreSQL's fast shutdown: disconnect clients, stop cleanly.
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                stop_process(self.proc)
 
 
 @contextlib.contextmanager
@@ -304,8 +303,16 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[Postgres
 
 
 # ------------------------------------------------------------------------------------ RabbitMQ
+def rabbitmq_server_script() -> str | None:
+    """The node start script itself; Debian's /usr/sbin wrapper switches user and drops our environment."""
+    for path in ("/usr/lib/rabbitmq/bin/rabbitmq-server", shutil.which("rabbitmq-server")):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
 def rabbitmq_installed() -> bool:
-    return bool(shutil.which("rabbitmq-server") or os.path.exists("/usr/sbin/rabbitmq-server"))
+    return rabbitmq_server_script() is not None
 
 
 @dataclass
@@ -338,7 +345,6 @@ class RabbitMQServer:
             RABBITMQ_ADVANCED_CONFIG_FILE=str(self.workdir / "advanced.config"),
             RABBITMQ_CONF_ENV_FILE=str(self.workdir / "rabbitmq-env.conf"),
             RABBITMQ_PID_FILE=str(self.workdir / "rabbit.pid"),
-            RABBITMQ_ALLOW_INPUT="false",
         )
         return env
 
@@ -353,9 +359,9 @@ class RabbitMQServer:
             "disk_free_limit.absolute = 1MB\n"
         )
         (self.workdir / "rabbitmq-env.conf").write_text("")
-        server = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
         self.proc = subprocess.Popen(
-            [server],
+            [rabbitmq_server_script()],
+            stdin=subprocess.DEVNULL,
             env=self._env(),
             start_new_session=True,
             stdout=open(self.workdir / "stdout.log", "ab"),  # noqa: SIM115
@@ -377,9 +383,14 @@ class RabbitMQServer:
     def stop(self) -> None:
         if self.proc:
             stop_process(self.proc, timeout=30)
-        # The node's own epmd outlives it; stop it so nothing is left behind.
-        subprocess.run(["pkill", "-f", f"epmd.*-port {self.epmd_port}"], check=False)
-        subprocess.run(["pkill", "-f", f"stratum-test-{self.port}@"], check=False)
+        stop_epmd(self.epmd_port)
+
+
+def stop_epmd(port: int) -> None:
+    """The node's own epmd daemon outlives the node; stop it so nothing is left behind."""
+    epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")), None)
+    if epmd:
+        subprocess.run([epmd, "-kill"], env=dict(os.environ, ERL_EPMD_PORT=str(port)), check=False, capture_output=True)
 
 
 @contextlib.contextmanager

@@ -10,9 +10,7 @@ from harness.ansible_run import run_module
 
 def test_redis_info_through_ansible_reads_real_server(redis_server):
     redis_server.client().set("proof:key", "1")
-    result, _ = run_module(
-        "community.general.redis_info", {"login_host": "127.0.0.1", "login_port": redis_server.port}
-    )
+    result, _ = run_module("community.general.redis_info", {"login_host": "127.0.0.1", "login_port": redis_server.port})
     assert result.status == "ok", result.result
     assert result["info"]["tcp_port"] == redis_server.port
     assert result["info"]["db0"]["keys"] == 1
@@ -50,10 +48,17 @@ def test_celery_worker_on_rabbitmq_answers_ping(rabbitmq_server, celery_workers)
     assert worker.ping()
 
 
-def test_moto_server_serves_ecs_through_amazon_aws(moto):
-    result, _ = run_module("community.aws.ecs_cluster", {"name": "proof", "state": "present", **moto.module_args()})
+def test_moto_server_serves_ecs_through_community_aws(moto):
+    args = {
+        "family": "proof",
+        "state": "present",
+        "containers": [{"name": "api", "image": "stratum/api:1.0.0", "memory": 256, "essential": True}],
+        **moto.module_args(),
+    }
+    result, _ = run_module("community.aws.ecs_taskdefinition", args)
     assert result.status == "changed", result.result
-    clusters = moto.client("ecs").describe_clusters(clusters=["proof"])["clusters"]
-    assert clusters and clusters[0]["status"] == "ACTIVE"
-    again, _ = run_module("community.aws.ecs_cluster", {"name": "proof", "state": "present", **moto.module_args()})
-    assert again.status == "ok"
+    described = moto.client("ecs").describe_task_definition(taskDefinition="proof")["taskDefinition"]
+    assert described["containerDefinitions"][0]["image"] == "stratum/api:1.0.0"
+    again, _ = run_module("community.aws.ecs_taskdefinition", args)
+    assert again.status == "ok", again.result
+    assert again["taskdefinition"]["revision"] == described["revision"]
