@@ -462,3 +462,76 @@ def parse_secret_reference(value_from: str) -> dict[str, str]:
         name = value_from.split(":parameter", 1)[1]
         return {"source": "ssm", "id": name if name.startswith("/") else name.lstrip("/"), "json_key": ""}
     return {"source": "ssm", "id": value_from, "json_key": ""}
+
+
+# ---------------------------------------------------------------- platform layer helpers
+
+# Task definition fields community.aws.ecs_taskdefinition cannot register: refusing beats silently dropping them.
+UNCARRIED_FIELDS = ("pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage")
+
+
+def image_version(image: str) -> str:
+    """The tag (or digest) of an image reference; 'latest' when it has neither."""
+    if "@" in image:
+        return image.split("@", 1)[1]
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def platform_status(read: dict[str, Any], container: str) -> dict[str, Any]:
+    """The platform layer's view of an ecs_service_wait result for one container."""
+    service = read.get("service") or {}
+    definition = read.get("task_definition") or {}
+    image = ""
+    if definition:
+        image = container_definition(definition.get("containerDefinitions") or [], container).get("image", "")
+    return {
+        "revision": read.get("revision") or service.get("revision", ""),
+        "image": image,
+        "version": image_version(image) if image else "",
+        "ready": int(service.get("running_count") or 0),
+        "desired": int(service.get("desired_count") or 0),
+        "state": read.get("state") or "progressing",
+        "reason": read.get("reason") or "",
+        "deployment_id": read.get("deployment_id") or "",
+    }
+
+
+def revise_task_definition(
+    definition: dict[str, Any], container: str, image: str | None = None, env: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Arguments for community.aws.ecs_taskdefinition registering a revision like ``definition``
+    with the container's image and/or environment changed. Keys the definition lacks are left out."""
+    if not definition:
+        raise EcsError("the service's current task definition could not be read")
+    uncarried = [f for f in UNCARRIED_FIELDS if definition.get(f)]
+    if uncarried:
+        raise EcsError(
+            f"task definition {definition.get('family')}:{definition.get('revision')} uses {', '.join(uncarried)}, "
+            "which community.aws.ecs_taskdefinition cannot carry to a new revision; deploy it with your IaC instead"
+        )
+    containers = [dict(c) for c in definition.get("containerDefinitions") or []]
+    if image is not None:
+        containers = with_image(containers, container, image)
+    if env:
+        containers = with_env(containers, container, env)
+    compat = definition.get("requiresCompatibilities") or []
+    args: dict[str, Any] = {
+        "family": definition["family"],
+        "containers": containers,
+        "network_mode": definition.get("networkMode") or "bridge",
+        "task_role_arn": definition.get("taskRoleArn") or "",
+        "execution_role_arn": definition.get("executionRoleArn") or "",
+        "volumes": definition.get("volumes") or [],
+        "placement_constraints": definition.get("placementConstraints") or [],
+    }
+    if "FARGATE" in compat:
+        args["launch_type"] = "FARGATE"
+    elif "EC2" in compat:
+        args["launch_type"] = "EC2"
+    for key in ("cpu", "memory"):
+        if definition.get(key):
+            args[key] = str(definition[key])
+    if definition.get("runtimePlatform"):
+        args["runtime_platform"] = definition["runtimePlatform"]
+    return args
