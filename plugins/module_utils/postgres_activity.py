@@ -52,7 +52,9 @@ def blocking_chains(blocked_by: dict[int, list[int]]) -> list[dict[str, Any]]:
     for pid in sorted(blocked_by):
         chain, current = [pid], pid
         while blocked_by.get(current):
-            nxt = min(blocked_by[current])
+            # Follow a blocker that is itself waiting, so the chain reaches the root holder.
+            waiting = [b for b in blocked_by[current] if blocked_by.get(b)]
+            nxt = min(waiting or blocked_by[current])
             if nxt in chain:
                 break  # a deadlock cycle; PostgreSQL's detector will break it
             chain.append(nxt)

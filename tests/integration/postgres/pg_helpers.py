@@ -29,7 +29,11 @@ def make_bloated_table(conn, name: str, rows: int = 60000, delete_pct: int = 60,
     """A real table with an index, analyzed, then with delete_pct % of its rows deleted (not vacuumed)."""
     ident = sql.Identifier(schema, name)
     run_sql(conn, sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, payload text, n int)").format(ident))
-    run_sql(conn, sql.SQL("INSERT INTO {} SELECT g, repeat('x', 120), g FROM generate_series(1, %s) g").format(ident), (rows,))
+    run_sql(
+        conn,
+        sql.SQL("INSERT INTO {} SELECT g, repeat('x', 120), g FROM generate_series(1, %s) g").format(ident),
+        (rows,),
+    )
     run_sql(conn, sql.SQL("ANALYZE {}").format(ident))
     run_sql(conn, sql.SQL("DELETE FROM {} WHERE id %% 100 < %s").format(ident), (delete_pct,))
 
@@ -39,3 +43,43 @@ def make_healthy_table(conn, name: str, rows: int = 30000, schema: str = "public
     run_sql(conn, sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, payload text)").format(ident))
     run_sql(conn, sql.SQL("INSERT INTO {} SELECT g, md5(g::text) FROM generate_series(1, %s) g").format(ident), (rows,))
     run_sql(conn, sql.SQL("ANALYZE {}").format(ident))
+
+
+def create_role(conn, name: str, password: str) -> None:
+    """A login role with a password (and CONNECT on postgres, which PUBLIC has anyway)."""
+    run_sql(conn, sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(name)), (password,))
+
+
+_PENDING: list = []
+
+
+def start_async(
+    server, statement: str, user: str | None = None, password: str | None = None, application_name: str = "test"
+):
+    """Send a statement on a new asynchronous connection and return without waiting for it (it may block)."""
+    import psycopg2
+    import psycopg2.extras
+
+    conn = server.connect(user=user, password=password, async_=1, application_name=application_name)
+    psycopg2.extras.wait_select(conn)
+    cursor = conn.cursor()
+    cursor.execute(statement)
+    conn.poll()  # make sure the statement left the client buffer
+    _PENDING.append(cursor)  # keep it alive while the statement runs
+    return conn
+
+
+def backend_pid(conn) -> int:
+    return conn.get_backend_pid()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1) -> bool:
+    """Poll until predicate() is true (e.g. a terminated backend has exited); False on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

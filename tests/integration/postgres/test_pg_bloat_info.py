@@ -63,7 +63,11 @@ def test_min_size_keeps_small_tables_out_of_over_threshold(postgres_server, bloa
     # The tiny table is almost all dead rows: exact measure says so, but it is one page.
     result, _ = run_module(
         MODULE,
-        {**postgres_server.login_args(), "method": "exact", "tables": [f"{bloat_schema}.tiny", f"{bloat_schema}.orders"]},
+        {
+            **postgres_server.login_args(),
+            "method": "exact",
+            "tables": [f"{bloat_schema}.tiny", f"{bloat_schema}.orders"],
+        },
     )
     assert result.status == "ok", result.result
     tiny = by_name(result["tables"])["tiny"]
@@ -78,7 +82,8 @@ def test_min_size_keeps_small_tables_out_of_over_threshold(postgres_server, bloa
 
 def test_indexes_are_measured_when_asked(postgres_server, bloat_schema):
     result, _ = run_module(
-        MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema], "include_indexes": True, "min_size_bytes": 0}
+        MODULE,
+        {**postgres_server.login_args(), "schemas": [bloat_schema], "include_indexes": True, "min_size_bytes": 0},
     )
     assert result.status == "ok", result.result
     indexes = by_name(result["indexes"])
