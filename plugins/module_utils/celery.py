@@ -71,15 +71,15 @@ def redact_url(url: str) -> str:
     """Return the URL with its password (if any) replaced by ********."""
     try:
         parts = urlsplit(url)
-    except ValueError:
+        password, host, port = parts.password, parts.hostname or "", parts.port
+    except ValueError:  # unparsable: show nothing that could hold the password
         return REDACTED
-    if parts.password is None:
+    if password is None:
         return url
-    host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     user = parts.username or ""
     return urlunsplit((parts.scheme, f"{user}:{REDACTED}@{host}", parts.path, parts.query, parts.fragment))
 

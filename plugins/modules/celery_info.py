@@ -19,7 +19,7 @@ description:
     RabbitMQ it is a passive C(queue.declare), which also gives the consumer count.
   - Never changes anything.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
   - stratum.ops.celery
 attributes:
@@ -87,7 +87,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 broker:
-  description: The broker URL, password replaced by C(********).
+  description:
+    - The broker URL, password replaced by C(********).
+    - A URL without a password is masked whole by Ansible, since O(broker_url) is a C(no_log) option.
   returned: always
   type: str
   sample: redis://:********@redis.internal:6379/0

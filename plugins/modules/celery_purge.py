@@ -16,7 +16,7 @@ description:
     is true; otherwise it fails and says why (the runbook's "purge if safe").
   - In check mode it reads the depth and reports it as what it would purge.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
   - stratum.ops.celery
 attributes:
@@ -63,7 +63,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 broker:
-  description: The broker URL, password replaced by C(********).
+  description:
+    - The broker URL, password replaced by C(********).
+    - A URL without a password is masked whole by Ansible, since O(broker_url) is a C(no_log) option.
   returned: always
   type: str
   sample: redis://:********@redis.internal:6379/0
