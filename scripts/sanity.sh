@@ -9,6 +9,11 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/stratum/ops"
 mkdir -p "$dest"
 git ls-files -co --exclude-standard -z | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$dest"
+# The collections we depend on (bundled with the ansible package) must sit beside us for the import test.
+site=$("$top/.venv/bin/python" -c 'import ansible_collections; print(list(ansible_collections.__path__)[0])')
+for ns in amazon community kubernetes ansible; do
+  [ -d "$site/$ns" ] && ln -s "$site/$ns" "$work/ansible_collections/$ns"
+done
 cd "$dest"
 # ansible-test looks for python3.12 on PATH; the venv provides it (pyenv's shim would fail).
 export PATH="$top/.venv/bin:$PATH"

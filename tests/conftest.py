@@ -11,7 +11,6 @@ HARNESS = Path(__file__).resolve().parent / "harness"
 sys.path.insert(0, str(HARNESS.parent))
 
 from harness import servers
-from harness.ansible_run import run_module, run_playbook  # noqa: F401
 
 
 @pytest.fixture

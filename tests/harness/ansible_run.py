@@ -126,6 +126,7 @@ def run_playbook(
             text=True,
             timeout=timeout,
             cwd=str(cwd or REPO),
+            check=False,  # a failing play is a result to inspect, not an error
         )
         run = PlaybookRun(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
         if result_file.exists():

@@ -451,7 +451,7 @@ class CeleryWorker:
             cwd=self.workdir,
         )
         if wait:
-            wait_for(lambda: self.ping(), 60, f"celery worker {self.hostname}", log)
+            wait_for(self.ping, 60, f"celery worker {self.hostname}", log)
         return self
 
     def ping(self) -> bool:

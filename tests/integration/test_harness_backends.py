@@ -10,14 +10,16 @@ from harness.ansible_run import run_module
 
 def test_redis_info_through_ansible_reads_real_server(redis_server):
     redis_server.client().set("proof:key", "1")
-    result, _ = run_module("community.general.redis_info", {"login_host": "127.0.0.1", "login_port": redis_server.port})
+    result, _run = run_module(
+        "community.general.redis_info", {"login_host": "127.0.0.1", "login_port": redis_server.port}
+    )
     assert result.status == "ok", result.result
     assert result["info"]["tcp_port"] == redis_server.port
     assert result["info"]["db0"]["keys"] == 1
 
 
 def test_postgres_query_through_ansible_reads_real_server(postgres_server):
-    result, _ = run_module(
+    result, _run = run_module(
         "community.postgresql.postgresql_query",
         {**postgres_server.login_args(), "query": "SELECT current_setting('port') AS port"},
     )
@@ -27,14 +29,14 @@ def test_postgres_query_through_ansible_reads_real_server(postgres_server):
 
 def test_postgres_wrong_password_is_refused(postgres_server):
     args = {**postgres_server.login_args(), "login_password": "not-the-password", "query": "SELECT 1"}
-    result, _ = run_module("community.postgresql.postgresql_query", args)
+    result, _run = run_module("community.postgresql.postgresql_query", args)
     assert result.failed
     assert "password authentication failed" in result["msg"]
 
 
 def test_celery_worker_answers_ping_through_ansible(redis_server, celery_workers):
     worker = celery_workers(redis_server.url, "proof", queues=["default"])
-    result, _ = run_module(
+    result, _run = run_module(
         "ansible.builtin.command",
         {"argv": [sys.executable, "-m", "celery", "-b", redis_server.url, "inspect", "ping", "-t", "2", "-j"]},
     )
@@ -55,10 +57,10 @@ def test_moto_server_serves_ecs_through_community_aws(moto):
         "containers": [{"name": "api", "image": "stratum/api:1.0.0", "memory": 256, "essential": True}],
         **moto.module_args(),
     }
-    result, _ = run_module("community.aws.ecs_taskdefinition", args)
+    result, _run = run_module("community.aws.ecs_taskdefinition", args)
     assert result.status == "changed", result.result
     described = moto.client("ecs").describe_task_definition(taskDefinition="proof")["taskDefinition"]
     assert described["containerDefinitions"][0]["image"] == "stratum/api:1.0.0"
-    again, _ = run_module("community.aws.ecs_taskdefinition", args)
+    again, _run = run_module("community.aws.ecs_taskdefinition", args)
     assert again.status == "ok", again.result
     assert again["taskdefinition"]["revision"] == described["revision"]
