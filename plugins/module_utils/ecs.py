@@ -481,10 +481,8 @@ def image_version(image: str) -> str:
 def platform_status(read: dict[str, Any], container: str) -> dict[str, Any]:
     """The platform layer's view of an ecs_service_wait result for one container."""
     service = read.get("service") or {}
-    definition = read.get("task_definition") or {}
-    image = ""
-    if definition:
-        image = container_definition(definition.get("containerDefinitions") or [], container).get("image", "")
+    containers = read.get("containers") or (read.get("task_definition") or {}).get("containerDefinitions") or []
+    image = container_definition(containers, container).get("image", "") if containers else ""
     return {
         "revision": read.get("revision") or service.get("revision", ""),
         "image": image,

@@ -25,6 +25,12 @@ options:
       - Wait until the service is stable; with V(false), read and report once.
     type: bool
     default: true
+  include_task_definition:
+    description:
+      - Also return the service's current task definition in full (RV(task_definition)).
+      - It holds the containers' environment values; register it only in tasks marked C(no_log).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - stratum.ops.ecs
   - amazon.aws.common.modules
@@ -95,12 +101,18 @@ waited:
   returned: always
   type: float
   sample: 12.0
+containers:
+  description: Name and image of every container of the current task definition (no environment values).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "api", "image": "stratum/api:1.4.2"}]
 task_definition:
   description:
     - The service's current task definition exactly as ECS returns it (camelCase keys, e.g. C(containerDefinitions)),
       so its container definitions can be passed back to M(community.aws.ecs_taskdefinition) unchanged.
     - Empty when ECS no longer knows the revision.
-  returned: always
+  returned: when O(include_task_definition=true)
   type: dict
 service:
   description: The service, in snake_case (see M(stratum.ops.ecs_rollback) for the keys).
@@ -129,7 +141,7 @@ from ansible_collections.stratum.ops.plugins.module_utils.ecs import (
 
 def main() -> None:
     argument_spec = ecs_wait_argument_spec()
-    argument_spec.update(wait=dict(type="bool", default=True))
+    argument_spec.update(wait=dict(type="bool", default=True), include_task_definition=dict(type="bool", default=False))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     retry = AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_EXTRA_CODES)
@@ -164,6 +176,7 @@ def main() -> None:
     except Exception as exc:
         module.fail_json_aws(exc, msg=f"cannot read ECS service {name} in cluster {cluster}")
 
+    extra = {"task_definition": jsonable(definition)} if params["include_task_definition"] else {}
     module.exit_json(
         changed=False,
         stable=state.stable,
@@ -172,8 +185,11 @@ def main() -> None:
         revision=task_definition_label(service["taskDefinition"]),
         deployment_id=primary_deployment(service).get("id") or "",
         waited=round(waited, 1),
-        task_definition=jsonable(definition),
+        containers=[
+            {"name": c.get("name"), "image": c.get("image")} for c in definition.get("containerDefinitions") or []
+        ],
         service=service_summary(service),
+        **extra,
     )
 
 
