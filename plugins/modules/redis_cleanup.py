@@ -20,7 +20,7 @@ description:
     run is handled; keys created while it runs may or may not be.
   - The run is idempotent and safe to repeat after an interruption.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
   - stratum.ops.redis
 attributes:
@@ -195,7 +195,7 @@ def main() -> None:
         key_type=dict(type="str", choices=KEY_TYPES),
         scan_count=dict(type="int", default=1000),
         batch_size=dict(type="int", default=1000),
-        max_keys=dict(type="int"),
+        max_keys=dict(type="int", no_log=False),
         pause_ms=dict(type="int", default=0),
         allow_broad_pattern=dict(type="bool", default=False),
     )
