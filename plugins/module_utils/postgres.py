@@ -104,7 +104,7 @@ def connect(params: dict[str, Any], statement_timeout: float | None = 60, autoco
 def set_timeout(conn: Any, setting: str, seconds: float) -> None:
     """Set a session timeout (statement_timeout, lock_timeout...) in milliseconds, as a bound parameter."""
     with conn.cursor() as cur:
-        cur.execute("SELECT set_config(%s, %s, false)", (setting, f"{int(round(seconds * 1000))}ms"))
+        cur.execute("SELECT set_config(%s, %s, false)", (setting, f"{round(seconds * 1000)}ms"))
     if not conn.autocommit:
         conn.commit()
 
@@ -137,3 +137,12 @@ def server_version(conn: Any) -> int:
 def isoformat(value: Any) -> str | None:
     """Timestamps as ISO 8601 strings (JSON-friendly); None stays None."""
     return value.isoformat() if value is not None else None
+
+
+def fail_module(module: Any, exc: BaseException, doing: str, **facts: Any) -> None:
+    """fail_json for any error: expected ones (PostgresError, database errors) without a traceback."""
+    if isinstance(exc, PostgresError):
+        module.fail_json(msg=str(exc), **facts)
+    if HAS_PSYCOPG2 and isinstance(exc, psycopg2.Error):
+        module.fail_json(msg=str(database_error(exc, doing)), **facts)
+    module.fail_json(msg=f"{doing} failed unexpectedly: {exc}", exception=traceback.format_exc(), **facts)

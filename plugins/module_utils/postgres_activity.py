@@ -18,9 +18,16 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
 try:
     import psycopg2
 except ImportError:  # the module reports the missing library through ensure_psycopg2()
-    pass
+    psycopg2 = None
 
-CLIENT_STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)", "fastpath function call", "disabled")
+CLIENT_STATES = (
+    "active",
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+    "fastpath function call",
+    "disabled",
+)
 
 SETTINGS_SQL = """
 SELECT current_setting('max_connections')::int AS max_connections,
@@ -166,7 +173,9 @@ def validate_terminate_filters(
 ) -> None:
     """Refuse filters that are missing or nonsensical before touching the server."""
     if not usename and not all_users:
-        raise PostgresError("usename is required (the role whose sessions to terminate); set all_users=true to match every role")
+        raise PostgresError(
+            "usename is required (the role whose sessions to terminate); set all_users=true to match every role"
+        )
     if usename and all_users:
         raise PostgresError("usename and all_users=true are mutually exclusive: name one role or all of them")
     if not states:
@@ -199,7 +208,11 @@ def terminate_backends(
     """
     states = list(states if states is not None else ["idle"])
     validate_terminate_filters(
-        usename=usename, all_users=all_users, states=states, idle_seconds=idle_seconds, max_terminations=max_terminations
+        usename=usename,
+        all_users=all_users,
+        states=states,
+        idle_seconds=idle_seconds,
+        max_terminations=max_terminations,
     )
     params = {
         "all_users": all_users,

@@ -199,7 +199,9 @@ def exact_heap_bloat(stat: dict[str, Any], fillfactor: int = 100) -> tuple[int, 
     return wasted, round(100.0 * wasted / table_len, 2)
 
 
-def exact_btree_bloat(stat: dict[str, Any], block_size: int, fillfactor: int = BTREE_DEFAULT_FILLFACTOR) -> tuple[int, float]:
+def exact_btree_bloat(
+    stat: dict[str, Any], block_size: int, fillfactor: int = BTREE_DEFAULT_FILLFACTOR
+) -> tuple[int, float]:
     """Bloat from pgstatindex: leaf pages emptier than the fillfactor, plus empty and deleted pages."""
     size = int(stat["index_size"] or 0)
     if size <= 0:
@@ -296,7 +298,9 @@ def needs_confirmation(entry: dict[str, Any], threshold_pct: float, min_size_byt
 def pgstattuple_schema(conn: Any) -> str | None:
     """The schema the pgstattuple extension is installed in, or None."""
     rows = fetch_dicts(
-        conn, "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = %s", ("pgstattuple",)
+        conn,
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = %s",
+        ("pgstattuple",),
     )
     return rows[0]["nspname"] if rows else None
 
@@ -317,12 +321,19 @@ def measure_exact(conn: Any, schema: str, entries: list[dict[str, Any]], oids: d
                 entry["dead_tuple_pct"] = dead_tuple_pct(live, dead)
             else:
                 stat = fetch_dicts(conn, index_fn, (oid,))[0]
-                entry["bloat_bytes"], entry["bloat_pct"] = exact_btree_bloat(stat, info["block_size"], info["fillfactor"])
+                entry["bloat_bytes"], entry["bloat_pct"] = exact_btree_bloat(
+                    stat, info["block_size"], info["fillfactor"]
+                )
         except psycopg2.errors.UndefinedTable:
             continue  # dropped while we were looking: nothing to report
         except psycopg2.Error as exc:
             raise database_error(exc, f"pgstattuple on {entry['schema']}.{entry['name']}") from None
         entry["measured_by"] = "exact"
+
+
+def _oid_info(entry: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """What measure_exact needs to know about a relation besides its report entry."""
+    return {"entry": entry, "fillfactor": int(row["fillfactor"]), "block_size": int(row["block_size"])}
 
 
 def bloat_report(
@@ -364,11 +375,11 @@ def bloat_report(
     for row in table_rows:
         entry = table_entry(row)
         table_entries.append(entry)
-        oids[int(row["oid"])] = {"entry": entry, "fillfactor": int(row["fillfactor"]), "block_size": int(row["block_size"])}
+        oids[int(row["oid"])] = _oid_info(entry, row)
     for row in index_rows:
         entry = index_entry(row)
         index_entries.append(entry)
-        oids[int(row["oid"])] = {"entry": entry, "fillfactor": int(row["fillfactor"]), "block_size": int(row["block_size"])}
+        oids[int(row["oid"])] = _oid_info(entry, row)
     everything = table_entries + index_entries
     if method == "exact":
         measure_exact(conn, ext_schema, everything, oids)
@@ -376,6 +387,8 @@ def bloat_report(
         candidates = [e for e in everything if needs_confirmation(e, threshold_pct, min_size_bytes)]
         measure_exact(conn, ext_schema, candidates, oids)
     over = sorted(
-        (e for e in everything if is_over(e, threshold_pct, min_size_bytes)), key=lambda e: e["bloat_bytes"], reverse=True
+        (e for e in everything if is_over(e, threshold_pct, min_size_bytes)),
+        key=lambda e: e["bloat_bytes"],
+        reverse=True,
     )
     return {"method": method, "tables": table_entries, "indexes": index_entries, "over_threshold": over}

@@ -53,7 +53,11 @@ def parse_object(obj: Any) -> dict[str, Any]:
     if isinstance(obj, str) and obj.strip():
         # Split on the first dot only; names with dots in them need the dict form.
         schema, dot, name = obj.partition(".")
-        return {"schema": schema, "name": name, "kind": None} if dot and name else {"schema": None, "name": obj, "kind": None}
+        return (
+            {"schema": schema, "name": name, "kind": None}
+            if dot and name
+            else {"schema": None, "name": obj, "kind": None}
+        )
     raise PostgresError(f"object {obj!r} is not a name: give 'schema.name' or a dict with schema and name")
 
 
@@ -106,7 +110,8 @@ def drop_leftover_indexes(conn: Any, oids: set[int]) -> list[str]:
     for oid in sorted(oids):
         rows = fetch_dicts(
             conn,
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s",
+            "SELECT n.nspname, c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s",
             (oid,),
         )
         if not rows:
@@ -143,7 +148,9 @@ def plan_maintenance(
     return plan
 
 
-def run_maintenance(conn: Any, plan: list[dict[str, Any]], *, lock_timeout: float, statement_timeout: float) -> tuple[list[dict[str, Any]], str | None]:
+def run_maintenance(
+    conn: Any, plan: list[dict[str, Any]], *, lock_timeout: float, statement_timeout: float
+) -> tuple[list[dict[str, Any]], str | None]:
     """Run the plan one statement at a time (autocommit). Stops at the first failure.
 
     Returns (results, error message or None). Objects after a failure are reported as skipped.
@@ -164,10 +171,12 @@ def run_maintenance(conn: Any, plan: list[dict[str, Any]], *, lock_timeout: floa
             results.append({**entry, "result": "skipped"})
             continue
         table_oid = target["table_oid"] if target["kind"] == "index" else target["oid"]
-        entry["size_before"] = relation_size(conn, target)
-        before_invalid = invalid_indexes(conn, table_oid) if step["sql"].startswith("REINDEX") else set()
         started = time.monotonic()
+        before_invalid = None
         try:
+            # Reading the size takes a share lock too, so it waits under the same timeouts.
+            entry["size_before"] = relation_size(conn, target)
+            before_invalid = invalid_indexes(conn, table_oid)
             with conn.cursor() as cur:
                 cur.execute(step["statement"])
             entry["result"] = "ok"
@@ -175,21 +184,35 @@ def run_maintenance(conn: Any, plan: list[dict[str, Any]], *, lock_timeout: floa
             entry["result"] = "failed"
             error = str(database_error(exc, step["sql"]))
             entry["error"] = error
-            leftovers = invalid_indexes(conn, table_oid) - before_invalid if before_invalid is not None else set()
-            if leftovers:
-                entry["cleaned_up"] = drop_leftover_indexes(conn, leftovers)
+            entry["cleaned_up"] = _clean_up_after_failure(conn, table_oid, before_invalid)
         entry["duration_seconds"] = round(time.monotonic() - started, 3)
-        entry["size_after"] = relation_size(conn, target) if target["kind"] == "table" else _index_size_after(conn, target)
+        entry["size_after"] = current_size(conn, target)
+        if not entry.get("cleaned_up"):
+            entry.pop("cleaned_up", None)
         results.append(entry)
     return results, error
 
 
-def _index_size_after(conn: Any, target: dict[str, Any]) -> int:
-    # REINDEX CONCURRENTLY swaps in a new relation under the same name: look it up again by name.
-    rows = fetch_dicts(
-        conn,
-        "SELECT pg_relation_size(c.oid) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s",
-        (target["schema"], target["name"]),
-    )
-    return int(rows[0]["size"]) if rows else 0
+def _clean_up_after_failure(conn: Any, table_oid: int, before_invalid: set[int] | None) -> list[str]:
+    """Drop index copies a failed REINDEX CONCURRENTLY left invalid (only ones that were not there before)."""
+    if before_invalid is None:
+        return []
+    try:
+        return drop_leftover_indexes(conn, invalid_indexes(conn, table_oid) - before_invalid)
+    except psycopg2.Error as exc:
+        raise database_error(exc, "dropping the invalid index left by a failed REINDEX CONCURRENTLY") from None
+
+
+def current_size(conn: Any, target: dict[str, Any]) -> int | None:
+    """Size now (None when locked out), looked up by name: REINDEX CONCURRENTLY swaps in a new index."""
+    fn = "pg_relation_size" if target["kind"] == "index" else "pg_total_relation_size"
+    try:
+        rows = fetch_dicts(
+            conn,
+            f"SELECT {fn}(c.oid) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            (target["schema"], target["name"]),
+        )
+    except psycopg2.Error:
+        return None  # still locked by someone else: the statement's result is what matters
+    return int(rows[0]["size"]) if rows else None

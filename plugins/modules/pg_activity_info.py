@@ -15,9 +15,10 @@ description:
     than O(long_running_seconds), sessions idle in a transaction, and which sessions block which
     (C(pg_blocking_pids), followed to the session at the root of each chain).
   - Never changes anything.
-  - A role that is neither superuser nor member of C(pg_read_all_stats) sees other roles' sessions without their query text.
+  - A role that is neither superuser nor member of C(pg_read_all_stats) sees other roles' sessions
+    without their query text.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   long_running_seconds:
     description: Active queries running at least this many seconds are listed in RV(long_running).
@@ -145,7 +146,9 @@ long_running:
       description: Query text, cut to O(query_max_length).
       type: str
 idle_in_transaction:
-  description: Sessions idle inside an open transaction (same fields as RV(long_running), duration since the state change, plus C(xact_seconds)).
+  description:
+    - Sessions idle inside an open transaction, longest first.
+    - Same fields as RV(long_running), the duration counted since the state change, plus C(xact_seconds).
   returned: always
   type: list
   elements: dict
@@ -198,9 +201,9 @@ collected_at:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
-    PostgresError,
     connect,
     ensure_psycopg2,
+    fail_module,
     postgres_argument_spec,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_activity import activity_report
@@ -222,9 +225,11 @@ def main() -> None:
     conn = None
     try:
         conn = connect(p, statement_timeout=p["statement_timeout"])
-        report = activity_report(conn, long_running_seconds=p["long_running_seconds"], query_max_length=p["query_max_length"])
-    except PostgresError as exc:
-        module.fail_json(msg=str(exc))
+        report = activity_report(
+            conn, long_running_seconds=p["long_running_seconds"], query_max_length=p["query_max_length"]
+        )
+    except Exception as exc:
+        fail_module(module, exc, "reading pg_stat_activity")
     finally:
         if conn is not None:
             conn.close()

@@ -19,7 +19,7 @@ description:
     and those whose statistics are stale.
   - Never changes anything; it does not create the pgstattuple extension.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   method:
     description:
@@ -170,13 +170,16 @@ tables:
       stats_stale: true
       measured_by: estimate
 indexes:
-  description: Every btree index measured (empty unless O(include_indexes=true)); same fields as RV(tables) plus C(table).
+  description:
+    - Every btree index measured (empty unless O(include_indexes=true)).
+    - Same fields as RV(tables) plus C(table), the table it belongs to.
   returned: always
   type: list
   elements: dict
 over_threshold:
   description:
-    - Tables and indexes at least O(min_size_bytes) big with bloat at or above O(threshold_pct), largest bloat_bytes first.
+    - Tables and indexes at least O(min_size_bytes) big with bloat at or above O(threshold_pct),
+      largest bloat_bytes first.
     - Can be passed as-is to the O(stratum.ops.pg_maintenance#module:objects) option of M(stratum.ops.pg_maintenance).
   returned: always
   type: list
@@ -185,9 +188,9 @@ over_threshold:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
-    PostgresError,
     connect,
     ensure_psycopg2,
+    fail_module,
     postgres_argument_spec,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_bloat import METHODS, bloat_report
@@ -227,8 +230,8 @@ def main() -> None:
             min_size_bytes=p["min_size_bytes"],
             threshold_pct=p["threshold_pct"],
         )
-    except PostgresError as exc:
-        module.fail_json(msg=str(exc))
+    except Exception as exc:
+        fail_module(module, exc, "measuring bloat")
     finally:
         if conn is not None:
             conn.close()

@@ -21,7 +21,7 @@ description:
   - Reports every run as changed (maintenance is an action); with no objects, nothing runs and it is not changed.
   - In check mode, resolves the objects and lists the statements it would run, running none.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   operation:
     description: What to run. V(vacuum_analyze) is C(VACUUM (ANALYZE)).
@@ -30,9 +30,10 @@ options:
     choices: [vacuum, vacuum_analyze, analyze, reindex]
   objects:
     description:
-      - Tables or indexes, as V(name) (found through the search path), V(schema.name), or dicts with C(schema) and C(name)
-        (and optionally C(kind), V(table) or V(index)).
-      - The RV(stratum.ops.pg_bloat_info#module:over_threshold) list of M(stratum.ops.pg_bloat_info) can be passed as-is.
+      - Tables or indexes, as V(name) (found through the search path), V(schema.name), or dicts with
+        C(schema) and C(name) (and optionally C(kind), V(table) or V(index)).
+      - The RV(stratum.ops.pg_bloat_info#module:over_threshold) list of M(stratum.ops.pg_bloat_info)
+        can be passed as-is.
       - For VACUUM and ANALYZE an index means its table.
     type: list
     elements: raw
@@ -151,15 +152,16 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
-    PostgresError,
     connect,
     ensure_psycopg2,
+    fail_module,
     postgres_argument_spec,
+    set_timeout,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_maintenance import (
     OPERATIONS,
+    current_size,
     plan_maintenance,
-    relation_size,
     run_maintenance,
 )
 
@@ -178,7 +180,9 @@ def main() -> None:
     ensure_psycopg2(module)
     p = module.params
     if p["lock_timeout"] <= 0:
-        module.fail_json(msg=f"lock_timeout must be more than 0 seconds (0 would wait forever), not {p['lock_timeout']}")
+        module.fail_json(
+            msg=f"lock_timeout must be more than 0 seconds (0 would wait forever), not {p['lock_timeout']}"
+        )
     if p["statement_timeout"] < 0:
         module.fail_json(msg=f"statement_timeout must be 0 (no limit) or more seconds, not {p['statement_timeout']}")
     conn = None
@@ -194,6 +198,7 @@ def main() -> None:
         )
         statements = [step["sql"] for step in plan]
         if module.check_mode:
+            set_timeout(conn, "lock_timeout", p["lock_timeout"])
             results = [
                 {
                     "schema": s["target"]["schema"],
@@ -201,7 +206,7 @@ def main() -> None:
                     "kind": s["target"]["kind"],
                     "statement": s["sql"],
                     "result": "check_mode",
-                    "size_before": relation_size(conn, s["target"]),
+                    "size_before": current_size(conn, s["target"]),
                 }
                 for s in plan
             ]
@@ -209,8 +214,8 @@ def main() -> None:
             results, error = run_maintenance(
                 conn, plan, lock_timeout=p["lock_timeout"], statement_timeout=p["statement_timeout"]
             )
-    except PostgresError as exc:
-        module.fail_json(msg=str(exc), statements=statements, results=results)
+    except Exception as exc:
+        fail_module(module, exc, "maintenance", statements=statements, results=results)
     finally:
         if conn is not None:
             conn.close()

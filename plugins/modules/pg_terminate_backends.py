@@ -17,7 +17,7 @@ description:
     after it was listed is left alone.
   - In check mode, lists the sessions it would terminate and terminates nothing.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   usename:
     description: Role whose sessions to terminate. Required unless O(all_users=true).
@@ -33,7 +33,9 @@ options:
     default: [idle]
     choices: [active, idle, idle in transaction, idle in transaction (aborted), fastpath function call, disabled]
   idle_seconds:
-    description: Only sessions that have been in their current state at least this many seconds (the runbook's 10 minutes by default).
+    description:
+      - Only sessions that have been in their current state at least this many seconds.
+      - The default is the runbook's 10 minutes.
     type: float
     default: 600
   application_name:
@@ -122,9 +124,9 @@ count:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
-    PostgresError,
     connect,
     ensure_psycopg2,
+    fail_module,
     postgres_argument_spec,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_activity import CLIENT_STATES, terminate_backends
@@ -159,8 +161,8 @@ def main() -> None:
             max_terminations=p["max_terminations"],
             check_mode=module.check_mode,
         )
-    except PostgresError as exc:
-        module.fail_json(msg=str(exc))
+    except Exception as exc:
+        fail_module(module, exc, "terminating sessions")
     finally:
         if conn is not None:
             conn.close()

@@ -57,7 +57,8 @@ def busy_server(postgres_server, pg):
             conn.close()
     with pg.cursor() as cur:
         cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_activity' OR application_name IN ('waiter', 'reader', 'sleeper')"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE usename = 'app_activity' OR application_name IN ('waiter', 'reader', 'sleeper')"
         )
     wait_until(lambda: not _sessions_left(pg))
     run_sql(pg, "DROP TABLE activity_t")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.stratum.ops.plugins.module_utils import postgres_bloat as bloat
-from ansible_collections.stratum.ops.plugins.module_utils.postgres import PostgresError, connection_kwargs, describe_target
+from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
+    PostgresError,
+    connection_kwargs,
+    describe_target,
+)
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_activity import (
     blocking_chains,
     usage_pct,
@@ -38,18 +42,30 @@ def test_fillfactor_space_is_not_bloat():
     rows = 10000
     full_pages = -(-rows * 132 // (BS - 24))
     with_ff = bloat.estimate_heap_bloat(
-        size_bytes=2 * full_pages * BS, block_size=BS, tuples=rows, data_width=100, natts=2, max_null_frac=0, fillfactor=50
+        size_bytes=2 * full_pages * BS,
+        block_size=BS,
+        tuples=rows,
+        data_width=100,
+        natts=2,
+        max_null_frac=0,
+        fillfactor=50,
     )
     assert with_ff[1] < 1
 
 
 def test_null_bitmap_widens_the_tuple_header():
     kwargs = {"size_bytes": 100 * BS, "block_size": BS, "tuples": 5000, "data_width": 10, "natts": 9}
-    assert bloat.estimate_heap_bloat(**kwargs, max_null_frac=0.5)[1] < bloat.estimate_heap_bloat(**kwargs, max_null_frac=0)[1]
+    assert (
+        bloat.estimate_heap_bloat(**kwargs, max_null_frac=0.5)[1]
+        < bloat.estimate_heap_bloat(**kwargs, max_null_frac=0)[1]
+    )
 
 
 def test_empty_relation_has_no_bloat():
-    assert bloat.estimate_heap_bloat(size_bytes=0, block_size=BS, tuples=0, data_width=8, natts=1, max_null_frac=0) == (0, 0.0)
+    assert bloat.estimate_heap_bloat(size_bytes=0, block_size=BS, tuples=0, data_width=8, natts=1, max_null_frac=0) == (
+        0,
+        0.0,
+    )
     assert bloat.estimate_btree_bloat(size_bytes=BS, block_size=BS, tuples=0, data_width=4, max_null_frac=0) == (0, 0.0)
 
 
