@@ -104,6 +104,8 @@ def connect(params: dict[str, Any]) -> tuple[Any, str]:
     try:
         client.ping()
     except redis.exceptions.AuthenticationError as exc:
+        if not kwargs.get("password"):
+            raise RedisModuleError(f"Redis at {endpoint} requires a password; set password or url") from None
         user = kwargs.get("username") or "default"
         raise RedisModuleError(
             f"Redis at {endpoint} rejected the credentials of user {user!r} ({exc}); check username and password"
