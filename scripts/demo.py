@@ -1,0 +1,368 @@
+"""`make demo`: start the local sandbox and run the main job, deploy, against it.
+
+    python scripts/demo.py                      # the whole demo (start, deploy, failing deploy, stop)
+    python scripts/demo.py start --state F      # start the sandbox only; F gets its details (molecule)
+    python scripts/demo.py env --state F        # print the `export` lines for inventories/local
+    python scripts/demo.py stop --state F       # stop what `start` started
+
+The sandbox (all throwaway, on free ports, stopped at the end):
+- the moto server as AWS: ECS cluster stratum-local with services stratum-api and stratum-workers
+  (task definitions with images stratum/api:<v> and stratum/workers:<v>, settings in the environment
+  and secrets in Secrets Manager), an RDS instance stratum-local (in a DB subnet group);
+- a real PostgreSQL (database `stratum`) and a real Redis;
+- a stand-in stratum-api (scripts/sandbox_api.py) that reports the version ECS runs and fails
+  /health/detailed for the version written to its control file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from harness import sandbox, servers
+
+CLUSTER = "stratum-local"
+RDS_INSTANCE = "stratum-local"
+INITIAL_VERSION = "1.0.0"
+DEMO_VERSION = "1.1.0"
+FAILING_VERSION = "9.9.9-bad"
+REPLICAS = 2
+ALEMBIC_PROJECT = REPO / "tests" / "fixtures" / "alembic_project"
+
+
+# ------------------------------------------------------------------------------------ sandbox
+def seed_aws(moto: dict, settings: dict[str, str], secret_values: dict[str, str], version: str) -> dict:
+    """ECS cluster + services, Secrets Manager secret, RDS instance in moto; returns what was made."""
+    import boto3
+
+    def client(name: str):
+        return boto3.client(
+            name,
+            endpoint_url=moto["endpoint_url"],
+            region_name=moto["region"],
+            aws_access_key_id=moto["env"]["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=moto["env"]["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    secret = client("secretsmanager").create_secret(Name="stratum/local/app", SecretString=json.dumps(secret_values))
+    ecs = client("ecs")
+    ecs.create_cluster(clusterName=CLUSTER)
+    environment = [{"name": k, "value": v} for k, v in sorted(settings.items())]
+    secret_refs = [{"name": k, "valueFrom": f"{secret['ARN']}:{k}::"} for k in sorted(secret_values)]
+    for service, container, image in (
+        ("stratum-api", "api", "stratum/api"),
+        ("stratum-workers", "worker", "stratum/workers"),
+    ):
+        ecs.register_task_definition(
+            family=service,
+            containerDefinitions=[
+                {
+                    "name": container,
+                    "image": f"{image}:{version}",
+                    "memory": 512,
+                    "essential": True,
+                    "environment": environment,
+                    "secrets": secret_refs,
+                }
+            ],
+        )
+        ecs.create_service(cluster=CLUSTER, serviceName=service, taskDefinition=f"{service}:1", desiredCount=REPLICAS)
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{moto['region']}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    rds = client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="stratum-local", DBSubnetGroupDescription="stratum sandbox", SubnetIds=subnets
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier=RDS_INSTANCE,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="stratum",
+        MasterUserPassword=secrets.token_urlsafe(16),
+        DBSubnetGroupName="stratum-local",
+    )
+    return {"cluster": CLUSTER, "rds_instance": RDS_INSTANCE, "secret_arn": secret["ARN"]}
+
+
+def start_api(port: int, moto: dict, control: Path, database_url: str, redis_url: str, workdir: Path) -> dict:
+    """The stand-in stratum-api, reading the running version from the ECS service in moto."""
+    log = workdir / "sandbox_api.log"
+    env = dict(os.environ, **moto["env"])
+    env.pop("STRATUM_SANDBOX_FAIL_VERSION", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "sandbox_api.py"),
+            "--port",
+            str(port),
+            "--ecs-cluster",
+            CLUSTER,
+            "--ecs-service",
+            "stratum-api",
+            "--ecs-container",
+            "api",
+            "--control",
+            str(control),
+            "--database-url",
+            database_url,
+            "--redis-url",
+            redis_url,
+        ],
+        start_new_session=True,
+        stdout=open(log, "ab"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise servers.ServerStartError(f"sandbox API exited: {log.read_text(errors='replace')[-2000:]}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            return resp.status == 200
+
+    servers.wait_for(healthy, 30, f"sandbox API on port {port}", log)
+    return {"kind": "api", "pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}", "workdir": ""}
+
+
+def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
+    """Start everything, write the state file, return the state (the processes outlive this call)."""
+    # moto reports this many running tasks for every ECS service, so rollouts complete.
+    os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(REPLICAS)
+    state: dict[str, Any] = {"components": []}
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="stratum-demo-"))
+    state["workdir"] = str(workdir)
+    try:
+        for kind in ("moto", "postgres", "redis"):
+            state["components"].append(sandbox.start(kind))
+            state_path.write_text(json.dumps(state, indent=2))
+        moto, pg, redis = state["components"]
+        import psycopg2
+
+        conn = psycopg2.connect(pg["url"])
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE stratum")
+        conn.close()
+        database_url = pg["url"].rsplit("/", 1)[0] + "/stratum"
+        redis_url = redis["url"]
+        secret_values = {
+            "SECRET_KEY": secrets.token_urlsafe(36),
+            "JWT_SECRET_KEY": secrets.token_urlsafe(36),
+            "PII_ENCRYPTION_KEY": secrets.token_urlsafe(36),
+            "DATABASE_URL": database_url,
+        }
+        settings = {
+            "ENVIRONMENT": "local",
+            "REDIS_URL": redis_url,
+            "CORS_ORIGINS": "http://localhost:5173",
+            "SENTRY_DSN": "https://public@sentry.invalid/1",
+            "EMBED_WIDGETS_ENABLED": "false",
+            "WHATSAPP_ENABLED": "false",
+        }
+        state["aws"] = seed_aws(moto, settings, secret_values, version)
+        control = workdir / "control.json"
+        control.write_text(json.dumps({"fail_version": ""}))
+        api = start_api(servers.free_port(), moto, control, database_url, redis_url, workdir)
+        state["components"].append(api)
+        state["control"] = str(control)
+        state["env"] = {
+            **moto["env"],
+            "STRATUM_LOCAL_AWS_ENDPOINT": moto["endpoint_url"],
+            "STRATUM_LOCAL_AWS_REGION": moto["region"],
+            "STRATUM_LOCAL_API_URL": api["url"],
+            "STRATUM_LOCAL_PGHOST": pg["host"],
+            "STRATUM_LOCAL_PGPORT": str(pg["port"]),
+            "STRATUM_LOCAL_PGDATABASE": "stratum",
+            "STRATUM_LOCAL_PGUSER": pg["user"],
+            "STRATUM_LOCAL_REDIS_URL": redis_url,
+            "STRATUM_LOCAL_ALEMBIC_DIR": str(ALEMBIC_PROJECT),
+            "STRATUM_SANDBOX_CONTROL": str(control),
+            # secrets travel in the environment, never in the inventory
+            "DATABASE_URL": database_url,
+            "PGPASSWORD": pg["password"],
+        }
+        state["versions"] = {"initial": version}
+        state_path.write_text(json.dumps(state, indent=2))
+    except BaseException:
+        stop_state(state)
+        state_path.unlink(missing_ok=True)
+        raise
+    return state
+
+
+def stop_state(state: dict) -> None:
+    """Stop every component (the API first, then the servers) and remove the temp dirs."""
+    for component in reversed(state.get("components", [])):
+        with contextlib.suppress(Exception):
+            sandbox.stop(component)
+    if state.get("workdir"):
+        import shutil
+
+        shutil.rmtree(state["workdir"], ignore_errors=True)
+
+
+def stop(state_path: Path) -> None:
+    if state_path.exists():
+        stop_state(json.loads(state_path.read_text()))
+        state_path.unlink()
+
+
+def set_fail_version(state: dict, version: str) -> None:
+    """Tell the stand-in API which version fails its health checks ('' for none)."""
+    Path(state["control"]).write_text(json.dumps({"fail_version": version}))
+
+
+# ----------------------------------------------------------------------------------- the demo
+def ecs_versions(state: dict) -> dict[str, str]:
+    """The image tag each ECS service runs, read from moto."""
+    import boto3
+
+    env = state["env"]
+    ecs = boto3.client(
+        "ecs",
+        endpoint_url=env["STRATUM_LOCAL_AWS_ENDPOINT"],
+        region_name=env["STRATUM_LOCAL_AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    found = {}
+    for name in ("stratum-api", "stratum-workers"):
+        service = ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        image = definition["containerDefinitions"][0]["image"]
+        found[name] = image.rsplit(":", 1)[-1]
+    return found
+
+
+def run_deploy(state: dict, version: str, log: Path) -> tuple[int, dict]:
+    """ansible-playbook -i inventories/local playbooks/deploy.yml -e version=...; (rc, deploy_report)."""
+    from harness.ansible_run import run_playbook
+
+    run = run_playbook(
+        REPO / "playbooks" / "deploy.yml",
+        inventory=REPO / "inventories" / "local",
+        extra_vars={"version": version},
+        env=state["env"],
+    )
+    log.write_text(run.output)
+    return run.rc, run.custom_stats.get("localhost", run.custom_stats).get("deploy", {})
+
+
+def describe(report: dict) -> list[str]:
+    """A few readable lines from a deploy_report."""
+    lines = []
+    for step in report.get("steps", []):
+        lines.append(f"     - {step}")
+    return lines
+
+
+def demo() -> int:
+    started = time.monotonic()
+    state_path = Path(tempfile.mkdtemp(prefix="stratum-demo-state-")) / "sandbox.json"
+    logs = Path(tempfile.mkdtemp(prefix="stratum-demo-logs-"))
+    ok = True
+    print("stratum.ops demo: starting the local sandbox (moto as AWS, PostgreSQL, Redis, stand-in API)...")
+    try:
+        state = start(state_path)
+        env = state["env"]
+        print(
+            f"  sandbox up: ECS cluster {CLUSTER} (stratum-api, stratum-workers at {INITIAL_VERSION}), "
+            f"RDS {RDS_INSTANCE}, PostgreSQL :{env['STRATUM_LOCAL_PGPORT']}, Redis {env['STRATUM_LOCAL_REDIS_URL']}, "
+            f"API {env['STRATUM_LOCAL_API_URL']}"
+        )
+
+        print(f"\n1) ansible-playbook -i inventories/local playbooks/deploy.yml -e version={DEMO_VERSION}")
+        rc, report = run_deploy(state, DEMO_VERSION, logs / "deploy-good.log")
+        versions = ecs_versions(state)
+        good = rc == 0 and versions == {"stratum-api": DEMO_VERSION, "stratum-workers": DEMO_VERSION}
+        print("\n".join(describe(report)))
+        print(
+            f"   => {'OK' if good else 'UNEXPECTED'}: play rc={rc}; ECS now runs api {versions['stratum-api']}, "
+            f"workers {versions['stratum-workers']} (log: {logs / 'deploy-good.log'})"
+        )
+        ok &= good
+
+        print(
+            f"\n2) the stand-in API is told to fail {FAILING_VERSION}; "
+            f"ansible-playbook ... deploy.yml -e version={FAILING_VERSION}"
+        )
+        set_fail_version(state, FAILING_VERSION)
+        rc, report = run_deploy(state, FAILING_VERSION, logs / "deploy-bad.log")
+        versions = ecs_versions(state)
+        rolled_back = (
+            rc != 0
+            and versions == {"stratum-api": DEMO_VERSION, "stratum-workers": DEMO_VERSION}
+            and report.get("outcome") == "rolled_back"
+        )
+        print("\n".join(describe(report)))
+        print(
+            f"   => {'OK (the play failed, as expected)' if rolled_back else 'UNEXPECTED'}: play rc={rc}; "
+            f"ECS runs api {versions['stratum-api']}, workers {versions['stratum-workers']} again "
+            f"(log: {logs / 'deploy-bad.log'})"
+        )
+        ok &= rolled_back
+    except KeyboardInterrupt:
+        print("\ninterrupted")
+        ok = False
+    except Exception as exc:
+        print(f"\ndemo failed: {exc}")
+        ok = False
+    finally:
+        print("\nstopping the sandbox...")
+        # a second Ctrl-C must not leave servers behind
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            stop(state_path)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    verdict = "both outcomes as expected" if ok else "something unexpected happened (see the logs)"
+    print(f"demo {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.0f}s: {verdict}")
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="demo", choices=["demo", "start", "stop", "env"])
+    parser.add_argument("--state", help="state file (start writes it, stop and env read it)")
+    parser.add_argument("--version", default=INITIAL_VERSION, help="version the services start with (start)")
+    args = parser.parse_args()
+    if args.command == "demo":
+        sys.exit(demo())
+    if not args.state:
+        parser.error(f"{args.command} needs --state")
+    state_path = Path(args.state)
+    if args.command == "start":
+        state = start(state_path, args.version)
+        print(json.dumps({"state": str(state_path), "api_url": state["env"]["STRATUM_LOCAL_API_URL"]}))
+    elif args.command == "stop":
+        stop(state_path)
+    else:
+        env = json.loads(state_path.read_text())["env"]
+        print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())))
+
+
+if __name__ == "__main__":
+    main()
