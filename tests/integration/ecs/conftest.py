@@ -40,8 +40,15 @@ class EcsSandbox:
         self.ecs.create_cluster(clusterName=name)
         return name
 
-    def register(self, family: str, tag: str, container: str = "api", env: dict[str, str] | None = None,
-                 secrets: list[dict[str, str]] | None = None, image_repo: str = "stratum/api") -> str:
+    def register(
+        self,
+        family: str,
+        tag: str,
+        container: str = "api",
+        env: dict[str, str] | None = None,
+        secrets: list[dict[str, str]] | None = None,
+        image_repo: str = "stratum/api",
+    ) -> str:
         """Register a revision running <image_repo>:<tag>; returns 'family:revision'."""
         definition: dict[str, Any] = {
             "name": container,
@@ -140,7 +147,7 @@ class ThrottlingProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 request = urllib.request.Request(proxy.upstream + self.path, data=body, headers=headers, method="POST")
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (local moto)
+                    with urllib.request.urlopen(request, timeout=30) as response:
                         status, data, rheaders = response.status, response.read(), response.headers
                 except urllib.error.HTTPError as exc:
                     status, data, rheaders = exc.code, exc.read(), exc.headers
