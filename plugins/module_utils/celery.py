@@ -9,7 +9,10 @@ Nothing here imports the user's Celery app: a bare app on the broker URL is enou
 
 from __future__ import annotations
 
+import socket
+import time
 import traceback
+import uuid
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -18,7 +21,7 @@ from ansible.module_utils.basic import env_fallback
 CELERY_IMPORT_ERROR: str | None = None
 try:
     from celery import Celery
-    from kombu import Connection
+    from kombu import Connection, Consumer
 except ImportError:
     CELERY_IMPORT_ERROR = traceback.format_exc()
 
@@ -260,14 +263,53 @@ def _pool_name(stats: dict[str, Any]) -> str | None:
     return {"thread": "threads"}.get(name, name)
 
 
+def _broadcast_all(app: Any, conn: Any, commands: list[str], expected: list[str] | None, timeout: float) -> dict:
+    """Publish every command with its own ticket, then collect all replies from one reply queue.
+
+    Celery's inspect() waits for one command's replies before sending the next; here the workers
+    get all commands at once, so the round costs one broadcast latency instead of one per command.
+    Uses kombu's Mailbox._publish (the message format Celery workers answer), stable since kombu 2.5.
+    """
+    mailbox = app.control.mailbox(conn)
+    chan = conn.default_channel
+    tickets: dict[str, str] = {}
+    for command in commands:
+        ticket = str(uuid.uuid4())
+        tickets[ticket] = command
+        mailbox._publish(command, {}, destination=expected or None, reply_ticket=ticket, channel=chan, timeout=timeout)
+    replies: dict[str, dict[str, Any]] = {command: {} for command in commands}
+
+    def on_reply(body: Any, message: Any) -> None:
+        command = tickets.get(message.headers.get("ticket"))
+        if command and isinstance(body, dict):
+            replies[command].update(body)
+
+    def complete() -> bool:
+        return bool(expected) and all(len(replies[c]) >= len(expected) for c in commands)
+
+    queue = mailbox.reply_queue
+    deadline = time.monotonic() + timeout
+    with Consumer(chan, [queue], accept=mailbox.accept, no_ack=True, callbacks=[on_reply]):
+        while not complete():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                conn.drain_events(timeout=remaining)
+            except socket.timeout:
+                break
+    chan.after_reply_message_received(queue.name)
+    return replies
+
+
 def inspect_workers(
     url: str, timeout: float, expected: list[str] | None, include: list[str], need_queues: bool
 ) -> dict[str, dict[str, Any]]:
     """Broadcast the inspect commands and return the raw replies per command: {command: {worker: reply}}.
 
-    ping goes first to every expected worker (or everyone, waiting the full timeout); the other
-    commands go only to the workers that answered it, with a limit, so each returns as soon as
-    they all replied and an unresponsive worker costs one timeout, not one per command.
+    All commands go out at once on one connection and their replies are collected together: the
+    call returns as soon as every expected worker answered every command, or after one timeout
+    when someone does not. Without expected workers it always waits the full timeout.
     """
     app = Celery("stratum_ops_triage", broker=url, set_as_current=False)
     app.conf.update(
@@ -276,33 +318,19 @@ def inspect_workers(
         broker_connection_retry_on_startup=False,
         broker_transport_options={"max_retries": 1, "socket_connect_timeout": timeout},
     )
-    commands = [c for c in INSPECT_COMMANDS if c != "ping" and (c in include or (c == "active_queues" and need_queues))]
-    replies: dict[str, dict[str, Any]] = {}
+    commands = ["ping"] + [
+        c for c in INSPECT_COMMANDS if c != "ping" and (c in include or (c == "active_queues" and need_queues))
+    ]
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
-            limit = len(expected) if expected else None
-            ping = app.control.inspect(
-                destination=expected or None, limit=limit, timeout=timeout, connection=conn
-            ).ping()
-            replies["ping"] = dict(ping or {})
-            responders = sorted(replies["ping"])
-            for command in commands:
-                if not responders:
-                    replies[command] = {}
-                    continue
-                inspector = app.control.inspect(
-                    destination=responders, limit=len(responders), timeout=timeout, connection=conn
-                )
-                answer = getattr(inspector, command)()
-                replies[command] = dict(answer or {})
+            return _broadcast_all(app, conn, commands, expected, timeout)
     except CeleryBrokerError:
         raise
     except Exception as exc:  # kombu raises many transport-specific types for a lost broker
         raise CeleryBrokerError(f"broadcasting inspect to the workers via {redact_url(url)} failed: {exc}") from None
     finally:
         app.close()
-    return replies
 
 
 def summarize_workers(

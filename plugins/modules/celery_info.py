@@ -12,8 +12,9 @@ version_added: 0.1.0
 description:
   - Broadcasts C(inspect) commands (ping, stats, active_queues, active, reserved, scheduled) to the workers through a
     bare Celery app on the broker (the user's app is never imported) and reads every queue's depth from the broker.
-  - A ping goes first; the other commands go only to the workers that answered it, each returning as soon as they all
-    replied. An unresponsive worker therefore costs one O(timeout), not one per command.
+  - All commands are broadcast at once on one connection and their replies collected together, returning as soon as
+    every expected worker (O(workers)) answered every command: a triage costs about one broadcast round trip, and an
+    unresponsive worker costs one O(timeout), not one per command.
   - Queue depth comes from the broker, which is the only place it lives. On Redis it is the C(LLEN) of the queue's list
     plus its priority sub-lists (kombu keeps priority steps 3, 6 and 9 in lists named C(<queue>\x06\x16<step>)). On
     RabbitMQ it is a passive C(queue.declare), which also gives the consumer count.
