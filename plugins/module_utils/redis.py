@@ -36,6 +36,8 @@ SAMPLE_SIZE = 10
 LUA_UNPACK_LIMIT = 4000
 # One server-side chunk runs at most this many SCAN calls, so no call blocks much longer than a few SCANs.
 MAX_SCANS_PER_CHUNK = 10
+# A memory chunk also runs MEMORY USAGE and PTTL per key, so it stops after fewer SCANs.
+MEMORY_SCANS_PER_CHUNK = 2
 
 
 def redis_common_argument_spec() -> dict[str, Any]:
@@ -651,7 +653,7 @@ class MemoryReport:
             limit = -1 if self.sample_size is None else self.sample_size - self.scanned
             threshold = self.biggest[0][0] if len(self.biggest) >= self.top_keys else -1
             args = [cursor, self.match or "", self.scan_count, self.delimiter, self.depth, limit, threshold]
-            args += [self.top_keys, MAX_SCANS_PER_CHUNK]
+            args += [self.top_keys, MEMORY_SCANS_PER_CHUNK]
             try:
                 out = self.client.evalsha(sha, 0, *args)
             except NoScriptError:
