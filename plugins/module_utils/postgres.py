@@ -17,7 +17,6 @@ try:
     import psycopg2
     import psycopg2.extensions
     import psycopg2.extras
-    from psycopg2 import sql  # noqa: F401 - re-exported for the other module_utils
 
     HAS_PSYCOPG2 = True
     PSYCOPG2_IMPORT_ERROR = None
