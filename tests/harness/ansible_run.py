@@ -57,8 +57,8 @@ class PlaybookRun:
         return self.stdout + "\n" + self.stderr
 
     def task(self, name: str) -> TaskResult:
-        """The last result of the task with this name (fails the test if it never ran)."""
-        matches = [t for t in self.tasks if t.task == name]
+        """The last result of the task with this name, with or without its "role : " prefix."""
+        matches = [t for t in self.tasks if t.task == name or t.task.endswith(" : " + name)]
         assert matches, f"task {name!r} did not run; ran: {[t.task for t in self.tasks]}\n{self.output[-3000:]}"
         return matches[-1]
 
