@@ -167,6 +167,8 @@ def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
             cur.execute("CREATE DATABASE stratum")
         conn.close()
         database_url = pg["url"].rsplit("/", 1)[0] + "/stratum"
+        # SQLAlchemy (alembic) picks the driver from the URL; psycopg2 is the one installed
+        sqlalchemy_url = database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
         redis_url = redis["url"]
         secret_values = {
             "SECRET_KEY": secrets.token_urlsafe(36),
@@ -201,7 +203,7 @@ def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
             "STRATUM_LOCAL_ALEMBIC_DIR": str(ALEMBIC_PROJECT),
             "STRATUM_SANDBOX_CONTROL": str(control),
             # secrets travel in the environment, never in the inventory
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": sqlalchemy_url,
             "PGPASSWORD": pg["password"],
         }
         state["versions"] = {"initial": version}

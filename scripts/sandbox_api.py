@@ -6,7 +6,8 @@ currently runs, read on every request from one of:
 
 - ECS (moto or AWS):        --ecs-cluster C --ecs-service S --ecs-container api   (AWS_* env for the endpoint)
 - Kubernetes (the double):  --k8s-url URL --k8s-token T --k8s-namespace N --k8s-deployment D --k8s-container api
-- a file holding the tag:   --version-file PATH   (e.g. what a fake docker writes)
+- Compose (the fake docker): --compose-state FILE --compose-project DIR --compose-service api
+- a file holding the tag:   --version-file PATH
 
 It can be told to fail a version: when the running version equals STRATUM_SANDBOX_FAIL_VERSION (or the
 `fail_version` key of the JSON --control file, read on every request) /health/detailed and /health/ready
@@ -74,6 +75,11 @@ class VersionSource:
             containers = deployment["spec"]["template"]["spec"]["containers"]
             chosen = [c for c in containers if c["name"] == args.k8s_container] or containers
             return image_tag(chosen[0]["image"])
+        if args.compose_state:
+            projects = json.loads(Path(args.compose_state).read_text())["projects"]
+            containers = projects.get(args.compose_project, {}).get("containers", [])
+            images = [c["image"] for c in containers if c.get("service") == args.compose_service]
+            return image_tag(images[0]) if images else ""
         if args.version_file:
             text = Path(args.version_file).read_text().strip()
             return image_tag(text) if ":" in text else text
@@ -195,6 +201,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--k8s-namespace", default="production")
     parser.add_argument("--k8s-deployment", default="stratum-api")
     parser.add_argument("--k8s-container", default="api")
+    parser.add_argument("--compose-state", default="", help="state file of tests/compose_double/docker")
+    parser.add_argument("--compose-project", default="")
+    parser.add_argument("--compose-service", default="api")
     parser.add_argument("--version-file", default="")
     parser.add_argument("--version", default="", help="a fixed version when no platform source is given")
     parser.add_argument("--control", default="", help='JSON file read on each request: {"fail_version": ...}')

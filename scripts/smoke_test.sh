@@ -1,0 +1,1 @@
+../roles/deploy/files/smoke_test.sh
