@@ -13,7 +13,7 @@ description:
   - Broadcasts C(inspect) commands (ping, stats, active_queues, active, reserved, scheduled) to the workers through a
     bare Celery app on the broker (the user's app is never imported) and reads every queue's depth from the broker.
   - All commands are broadcast at once on one connection and their replies collected together, returning as soon as
-    every expected worker (O(workers)) answered every command: a triage costs about one broadcast round trip, and an
+    every expected worker (O(workers)) answered every command. A triage costs about one broadcast round trip, and an
     unresponsive worker costs one O(timeout), not one per command.
   - Queue depth comes from the broker, which is the only place it lives. On Redis it is the C(LLEN) of the queue's list
     plus its priority sub-lists (kombu keeps priority steps 3, 6 and 9 in lists named C(<queue>\x06\x16<step>)). On
