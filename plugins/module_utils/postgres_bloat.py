@@ -38,84 +38,113 @@ BTREE_DEFAULT_FILLFACTOR = 90
 HYBRID_MARGIN_PCT = 10.0
 SYSTEM_SCHEMAS = ["pg_catalog", "information_schema"]
 
-TABLE_INPUTS_SQL = """
-WITH rel AS (
+# The relation filter shared by both queries; parameters only, never formatted in.
+REL_FILTER = """
+    n.nspname <> ALL(%(system)s) AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp'
+    AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
+    AND n.nspname <> ALL(%(exclude_schemas)s::text[])
+"""
+
+# Column statistics: pg_statistic directly when readable (fast, index lookups), else the pg_stats view,
+# which checks column privileges row by row.
+WIDTHS_FROM_PG_STATISTIC = """
+  LEFT JOIN pg_statistic s ON s.starelid = a.attrelid AND s.staattnum = a.attnum AND NOT s.stainherit
+"""
+WIDTHS_FROM_PG_STATS = """
+  LEFT JOIN (SELECT schemaname, tablename, attname, null_frac AS stanullfrac, avg_width AS stawidth,
+                    attname AS starelid
+             FROM pg_stats WHERE NOT inherited) s
+         ON s.schemaname = rel.nspname AND s.tablename = rel.relname AND s.attname = a.attname
+"""
+
+# Row counts straight from the statistics functions: the pg_stat_all_tables view computes them for every relation.
+STAT_COLUMNS = """
+       pg_stat_get_live_tuples(rel.oid) AS n_live_tup, pg_stat_get_dead_tuples(rel.oid) AS n_dead_tup,
+       pg_stat_get_mod_since_analyze(rel.oid) AS n_mod_since_analyze,
+       pg_stat_get_tuples_inserted(rel.oid) + pg_stat_get_tuples_updated(rel.oid)
+         + pg_stat_get_tuples_deleted(rel.oid) AS n_tup_changes,
+       pg_stat_get_last_vacuum_time(rel.oid) AS last_vacuum,
+       pg_stat_get_last_autovacuum_time(rel.oid) AS last_autovacuum,
+       pg_stat_get_last_analyze_time(rel.oid) AS last_analyze,
+       pg_stat_get_last_autoanalyze_time(rel.oid) AS last_autoanalyze
+"""
+
+TABLE_INPUTS_SQL = (
+    """
+WITH rel AS MATERIALIZED (
   SELECT c.oid, n.nspname, c.relname, c.reltuples, c.reloptions
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'm')
-    AND n.nspname <> ALL(%(system)s) AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp'
-    AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
-    AND n.nspname <> ALL(%(exclude_schemas)s::text[])
+  WHERE c.relkind IN ('r', 'm') AND """
+    + REL_FILTER
+    + """
     AND (%(tables)s::text[] IS NULL OR c.relname = ANY(%(tables)s::text[])
          OR n.nspname || '.' || c.relname = ANY(%(tables)s::text[]))
 ), widths AS (
-  SELECT rel.oid, count(*) AS natts, count(s.attname) AS nstats,
-         max(coalesce(s.null_frac, 0)) AS max_null_frac,
-         sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS data_width
+  SELECT rel.oid, count(*) AS natts, count(s.starelid) AS nstats,
+         max(coalesce(s.stanullfrac, 0)) AS max_null_frac,
+         sum((1 - coalesce(s.stanullfrac, 0)) * coalesce(s.stawidth, 0)) AS data_width
   FROM rel
   JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_stats s ON s.schemaname = rel.nspname AND s.tablename = rel.relname
-       AND s.attname = a.attname AND NOT s.inherited
+  {widths}
   GROUP BY rel.oid
 )
 SELECT rel.oid, rel.nspname AS schema, rel.relname AS name, pg_relation_size(rel.oid) AS size_bytes,
        rel.reltuples, current_setting('block_size')::int AS block_size,
        coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int FROM unnest(rel.reloptions) o
                  WHERE o LIKE 'fillfactor=%%'), 100) AS fillfactor,
-       st.n_live_tup, st.n_dead_tup, st.n_mod_since_analyze,
-       coalesce(st.n_tup_ins + st.n_tup_upd + st.n_tup_del, 0) AS n_tup_changes,
-       st.last_vacuum, st.last_autovacuum, st.last_analyze, st.last_autoanalyze,
+"""
+    + STAT_COLUMNS
+    + """,
        coalesce(w.natts, 0) AS natts, coalesce(w.nstats, 0) AS nstats,
        coalesce(w.max_null_frac, 0) AS max_null_frac, coalesce(w.data_width, 0) AS data_width
 FROM rel
 LEFT JOIN widths w ON w.oid = rel.oid
-LEFT JOIN pg_stat_all_tables st ON st.relid = rel.oid
 ORDER BY 2, 3
 """
+)
 
-INDEX_INPUTS_SQL = """
-WITH idx AS (
+INDEX_INPUTS_SQL = (
+    """
+WITH idx AS MATERIALIZED (
   SELECT x.indexrelid, x.indrelid, x.indkey, n.nspname, ic.relname AS index_name, tc.relname AS table_name,
-         ic.reloptions, x.indexprs IS NOT NULL AS has_expressions
+         ic.reloptions, x.indexprs IS NOT NULL AS has_expressions, tc.reltuples
   FROM pg_index x
   JOIN pg_class ic ON ic.oid = x.indexrelid
   JOIN pg_class tc ON tc.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = ic.relnamespace
   JOIN pg_am am ON am.oid = ic.relam
-  WHERE am.amname = 'btree' AND tc.relkind IN ('r', 'm') AND x.indisvalid
-    AND n.nspname <> ALL(%(system)s) AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp'
-    AND (%(schemas)s::text[] IS NULL OR n.nspname = ANY(%(schemas)s::text[]))
-    AND n.nspname <> ALL(%(exclude_schemas)s::text[])
+  WHERE am.amname = 'btree' AND tc.relkind IN ('r', 'm') AND x.indisvalid AND """
+    + REL_FILTER
+    + """
     AND (%(tables)s::text[] IS NULL OR tc.relname = ANY(%(tables)s::text[])
          OR n.nspname || '.' || tc.relname = ANY(%(tables)s::text[]))
 ), cols AS (
-  SELECT idx.indexrelid, count(*) AS ncols, count(s.attname) AS nstats,
-         max(coalesce(s.null_frac, 0)) AS max_null_frac,
-         sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS data_width
+  SELECT idx.indexrelid, count(*) AS ncols, count(s.starelid) AS nstats,
+         max(coalesce(s.stanullfrac, 0)) AS max_null_frac,
+         sum((1 - coalesce(s.stanullfrac, 0)) * coalesce(s.stawidth, 0)) AS data_width
   FROM idx
   JOIN LATERAL unnest(idx.indkey::int2[]) AS k(attnum) ON true
-  LEFT JOIN pg_attribute a ON a.attrelid = idx.indrelid AND a.attnum = k.attnum
-  LEFT JOIN pg_stats s ON s.schemaname = idx.nspname AND s.tablename = idx.table_name
-       AND s.attname = a.attname AND NOT s.inherited
+  JOIN pg_attribute a ON a.attrelid = idx.indrelid AND a.attnum = k.attnum
+  JOIN LATERAL (SELECT idx.nspname, idx.table_name AS relname) rel ON true
+  {widths}
   GROUP BY idx.indexrelid
 )
 SELECT idx.indexrelid AS oid, idx.nspname AS schema, idx.index_name AS name, idx.table_name AS "table",
        pg_relation_size(idx.indexrelid) AS size_bytes, current_setting('block_size')::int AS block_size,
        coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int FROM unnest(idx.reloptions) o
                  WHERE o LIKE 'fillfactor=%%'), 90) AS fillfactor,
-       idx.has_expressions, tc.reltuples,
-       st.n_live_tup, st.n_dead_tup, st.n_mod_since_analyze,
-       coalesce(st.n_tup_ins + st.n_tup_upd + st.n_tup_del, 0) AS n_tup_changes,
-       st.last_vacuum, st.last_autovacuum, st.last_analyze, st.last_autoanalyze,
+       idx.has_expressions, idx.reltuples,
+"""
+    + STAT_COLUMNS.replace("rel.oid", "idx.indrelid")
+    + """,
        coalesce(cols.ncols, 0) AS natts, coalesce(cols.nstats, 0) AS nstats,
        coalesce(cols.max_null_frac, 0) AS max_null_frac, coalesce(cols.data_width, 0) AS data_width
 FROM idx
-JOIN pg_class tc ON tc.oid = idx.indrelid
 LEFT JOIN cols ON cols.indexrelid = idx.indexrelid
-LEFT JOIN pg_stat_all_tables st ON st.relid = idx.indrelid
 ORDER BY 2, 3
 """
+)
 
 
 def align(value: float, alignment: int = 8) -> float:
@@ -295,6 +324,11 @@ def needs_confirmation(entry: dict[str, Any], threshold_pct: float, min_size_byt
     return entry["bloat_pct"] >= threshold_pct - HYBRID_MARGIN_PCT
 
 
+def can_read_pg_statistic(conn: Any) -> bool:
+    """Superusers (and pg_read_all_data members) may read pg_statistic itself."""
+    return bool(fetch_dicts(conn, "SELECT has_table_privilege('pg_catalog.pg_statistic', 'SELECT') AS ok")[0]["ok"])
+
+
 def pgstattuple_schema(conn: Any) -> str | None:
     """The schema the pgstattuple extension is installed in, or None."""
     rows = fetch_dicts(
@@ -366,8 +400,10 @@ def bloat_report(
         "tables": tables or None,
     }
     try:
-        table_rows = fetch_dicts(conn, TABLE_INPUTS_SQL, params)
-        index_rows = fetch_dicts(conn, INDEX_INPUTS_SQL, params) if include_indexes else []
+        widths = WIDTHS_FROM_PG_STATISTIC if can_read_pg_statistic(conn) else WIDTHS_FROM_PG_STATS
+        table_rows = fetch_dicts(conn, TABLE_INPUTS_SQL.replace("{widths}", widths), params)
+        index_sql = INDEX_INPUTS_SQL.replace("{widths}", widths)
+        index_rows = fetch_dicts(conn, index_sql, params) if include_indexes else []
     except psycopg2.Error as exc:
         raise database_error(exc, "reading table statistics") from None
     oids: dict[int, dict[str, Any]] = {}

@@ -132,3 +132,16 @@ def test_check_mode_reports_the_same_and_changes_nothing(postgres_server, bloat_
 def test_bad_input_fails_with_clear_message(postgres_server, args, fragment):
     result, _ = run_module(MODULE, {**postgres_server.login_args(), **args})
     assert_clean_failure(result, fragment)
+
+
+def test_unprivileged_role_estimates_from_pg_stats(postgres_server, pg, bloat_schema):
+    # Not superuser: pg_statistic is closed, the pg_stats view (columns it may read) is used instead.
+    role = unique("reader")
+    run_sql(pg, sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'reader-pass'").format(sql.Identifier(role)))
+    run_sql(pg, sql.SQL("GRANT USAGE ON SCHEMA bloat_case TO {}").format(sql.Identifier(role)))
+    run_sql(pg, sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA bloat_case TO {}").format(sql.Identifier(role)))
+    args = {**postgres_server.login_args(), "login_user": role, "login_password": "reader-pass"}
+    result, _ = run_module(MODULE, {**args, "schemas": [bloat_schema], "min_size_bytes": 65536})
+    assert result.status == "ok", result.result
+    assert [e["name"] for e in result["over_threshold"]] == ["orders"]
+    assert 45 <= by_name(result["tables"])["orders"]["bloat_pct"] <= 75
