@@ -355,7 +355,8 @@ class NamespaceCleanup:
         if self.action == "delete":
             return "del"
         version = str(self.client.info("server").get("redis_version", "7"))
-        major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 7
+        leading = version.split(".", maxsplit=1)[0]
+        major = int(leading) if leading.isdigit() else 7
         return "unlink" if major >= 4 else "del"
 
     def _lua_chunk(self, cursor: int, command: str, limit: int, sample_n: int) -> ChunkResult:
@@ -662,7 +663,7 @@ class MemoryReport:
             cursor, examined, stopped, n_prefixes = int(out[0]), int(out[1]), bool(out[2]), int(out[3])
             self.scanned += examined
             pos = 4
-            for _ in range(n_prefixes):
+            for _prefix_index in range(n_prefixes):
                 name, keys, size, with_ttl = out[pos], int(out[pos + 1]), int(out[pos + 2]), int(out[pos + 3])
                 pos += 4
                 stats = self.prefixes.setdefault(name, PrefixStats())
@@ -755,3 +756,22 @@ class MemoryReport:
             "complete": complete,
             "scan_duration_seconds": round(duration, 3),
         }
+
+
+def memory_report(client: Any, sample_size: int | None, **scan_options: Any) -> dict[str, Any]:
+    """INFO essentials plus the key scan (skipped when sample_size is 0), Redis errors as RedisModuleError."""
+    try:
+        result = memory_essentials(client)
+        if sample_size == 0:
+            keys: dict[str, Any] = dict(biggest_keys=[], prefixes=[], scanned=0, scanned_bytes=0, complete=False)
+            keys.update(scan_duration_seconds=0.0, method="none")
+        else:
+            keys = MemoryReport(client, sample_size=sample_size, **scan_options).run()
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisModuleError(f"lost the connection to Redis while reading memory information: {exc}") from None
+    except ResponseError as exc:
+        raise RedisModuleError(
+            f"Redis refused a command needed for the memory report (INFO, SCAN, MEMORY USAGE): {exc}"
+        ) from None
+    result.update(keys)
+    return result

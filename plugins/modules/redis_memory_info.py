@@ -236,14 +236,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     HAS_REDIS,
     REDIS_IMPORT_ERROR,
-    MemoryReport,
-    RedisConnectionError,
     RedisModuleError,
-    RedisTimeoutError,
-    ResponseError,
     connect,
     connection_kwargs,
-    memory_essentials,
+    memory_report,
     redis_common_argument_spec,
     refuse_cluster,
 )
@@ -283,31 +279,22 @@ def main() -> None:
             module.no_log_values.add(kwargs["password"])
         client, endpoint = connect(p)
         refuse_cluster(client, endpoint)
-        result = memory_essentials(client)
-        if p["sample_size"] == 0:
-            keys = dict(biggest_keys=[], prefixes=[], scanned=0, scanned_bytes=0, complete=False, method="none")
-            keys["scan_duration_seconds"] = 0.0
-        else:
-            keys = MemoryReport(
-                client,
-                top_keys=p["top_keys"],
-                top_prefixes=p["top_prefixes"],
-                prefix_delimiter=p["prefix_delimiter"],
-                prefix_depth=p["prefix_depth"],
-                sample_size=p["sample_size"],
-                time_budget_seconds=p["time_budget_seconds"],
-                scan_count=p["scan_count"],
-                match=p["match"],
-            ).run()
+        result = memory_report(
+            client,
+            p["sample_size"],
+            top_keys=p["top_keys"],
+            top_prefixes=p["top_prefixes"],
+            prefix_delimiter=p["prefix_delimiter"],
+            prefix_depth=p["prefix_depth"],
+            time_budget_seconds=p["time_budget_seconds"],
+            scan_count=p["scan_count"],
+            match=p["match"],
+        )
     except RedisModuleError as exc:
         module.fail_json(msg=str(exc))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        module.fail_json(msg=f"lost the connection to Redis while reading memory information: {exc}")
-    except ResponseError as exc:
-        module.fail_json(msg=f"Redis refused a command needed for the memory report (INFO, SCAN, MEMORY USAGE): {exc}")
     except Exception as exc:  # unexpected: keep the traceback for the bug report
         module.fail_json(msg=f"reading Redis memory information failed: {exc}", exception=traceback.format_exc())
-    result.update(keys, db=kwargs.get("db", 0))
+    result["db"] = kwargs.get("db", 0)
     module.exit_json(changed=False, **result)
 
 
