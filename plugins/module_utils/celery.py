@@ -259,7 +259,7 @@ def _pool_name(stats: dict[str, Any]) -> str | None:
     implementation = (stats.get("pool") or {}).get("implementation")
     if not implementation:
         return None
-    name = str(implementation).split(":")[0].rsplit(".", 1)[-1]
+    name = str(implementation).split(":", maxsplit=1)[0].rsplit(".", 1)[-1]
     return {"thread": "threads"}.get(name, name)
 
 
