@@ -434,6 +434,7 @@ def celery_triage(
     include: list[str],
 ) -> dict[str, Any]:
     """Workers from one round of broadcasts, depth from the broker; the celery_info result."""
+    expected = list(dict.fromkeys(expected or []))  # a duplicate would wait for a reply that never comes
     broker = open_broker(url, timeout)
     try:
         replies = inspect_workers(url, timeout, expected, include, need_queues=not queues)
