@@ -108,8 +108,12 @@ def describe_task_definition(client: Any, ref: str) -> dict[str, Any] | None:
         raise
 
 
-def list_active_revisions(client: Any, family: str) -> list[int]:
-    """Revision numbers of the family that are ACTIVE, highest first."""
+def list_active_revisions(client: Any, family: str, stop_below: int | None = None) -> list[int]:
+    """Revision numbers of the family that are ACTIVE, highest first.
+
+    With ``stop_below``, paging stops once a page held a revision below it: pages come newest first
+    (sort DESC), so the highest revision below ``stop_below`` has been seen by then.
+    """
     revisions: list[int] = []
     token = None
     while True:
@@ -123,7 +127,7 @@ def list_active_revisions(client: Any, family: str) -> list[int]:
             if arn_family == family and revision is not None:
                 revisions.append(revision)
         token = page.get("nextToken")
-        if not token:
+        if not token or (stop_below is not None and any(r < stop_below for r in revisions)):
             break
     return sorted(set(revisions), reverse=True)
 
@@ -194,8 +198,12 @@ def resolve_rollback_target(client: Any, service: dict[str, Any], explicit: str 
         definition = describe_task_definition(client, ref)
         return bool(definition) and definition.get("status") == "ACTIVE"
 
+    _family, current_revision = parse_task_definition(current)
     return choose_previous_task_definition(
-        current, service.get("deployments", []), is_active, lambda family: list_active_revisions(client, family)
+        current,
+        service.get("deployments", []),
+        is_active,
+        lambda family: list_active_revisions(client, family, stop_below=current_revision),
     )
 
 

@@ -325,3 +325,31 @@ def test_secret_references_point_at_secrets_manager_or_ssm():
     assert ref["json_key"] == "password"
     assert parse_secret_reference("arn:aws:ssm:us-east-1:1:parameter/stratum/flag")["id"] == "/stratum/flag"
     assert parse_secret_reference("/stratum/flag") == {"source": "ssm", "id": "/stratum/flag", "json_key": ""}
+
+
+class FakeEcsPages:
+    """list_task_definitions in pages of two, newest first, across two families sharing a prefix."""
+
+    def __init__(self, arns: list[str]):
+        self.pages = [arns[i : i + 2] for i in range(0, len(arns), 2)]
+        self.calls = 0
+
+    def list_task_definitions(self, familyPrefix, status, sort, nextToken=None, aws_retry=False):
+        index = int(nextToken or 0)
+        self.calls += 1
+        page = {"taskDefinitionArns": self.pages[index]}
+        if index + 1 < len(self.pages):
+            page["nextToken"] = str(index + 1)
+        return page
+
+
+def test_active_revisions_ignore_other_families_and_stop_paging_once_below():
+    arns = [
+        f"arn:aws:ecs:us-east-1:1:task-definition/{name}"
+        for name in ("api-worker:9", "api:8", "api:7", "api:5", "api:3", "api:2", "api:1")
+    ]
+    client = FakeEcsPages(arns)
+    assert ecs_utils.list_active_revisions(client, "api") == [8, 7, 5, 3, 2, 1]
+    client = FakeEcsPages(arns)
+    assert max(r for r in ecs_utils.list_active_revisions(client, "api", stop_below=8) if r < 8) == 7
+    assert client.calls == 2
