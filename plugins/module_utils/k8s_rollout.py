@@ -81,7 +81,9 @@ def selector_string(selector: dict | None) -> str:
 def owned_by(objects: list[dict], owner_uid: str) -> list[dict]:
     """The objects whose ownerReferences name this owner uid."""
     return [
-        o for o in objects if any(ref.get("uid") == owner_uid for ref in (o.get("metadata") or {}).get("ownerReferences") or [])
+        o
+        for o in objects
+        if any(ref.get("uid") == owner_uid for ref in (o.get("metadata") or {}).get("ownerReferences") or [])
     ]
 
 
@@ -140,7 +142,11 @@ def failure_reason(pods: list[dict], events: list[dict], deployment: dict | None
     for pod in pods:
         status = pod.get("status") or {}
         for cond in status.get("conditions") or []:
-            if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+            if (
+                cond.get("type") == "PodScheduled"
+                and cond.get("status") == "False"
+                and cond.get("reason") == "Unschedulable"
+            ):
                 message = cond.get("message") or "no node fits the pod"
                 unschedulable[message] = unschedulable.get(message, 0) + 1
         for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
@@ -182,7 +188,9 @@ def revision_history(deployment: dict, replicasets: list[dict]) -> list[dict]:
         if not revision:
             continue
         annotations = _annotations(rs)
-        earlier = [int(r) for r in (annotations.get(REVISION_HISTORY_ANNOTATION) or "").split(",") if r.strip().isdigit()]
+        earlier = [
+            int(r) for r in (annotations.get(REVISION_HISTORY_ANNOTATION) or "").split(",") if r.strip().isdigit()
+        ]
         history.append(
             {
                 "revision": revision,
@@ -274,7 +282,9 @@ class RolloutManager:
         found = self.api.get_deployment(self.namespace, self.name)
         if found is None:
             if not self.api.namespace_exists(self.namespace):
-                raise RolloutError(f"namespace '{self.namespace}' does not exist (looking for Deployment '{self.name}')")
+                raise RolloutError(
+                    f"namespace '{self.namespace}' does not exist (looking for Deployment '{self.name}')"
+                )
             raise RolloutError(f"Deployment '{self.name}' not found in namespace '{self.namespace}'")
         return found
 
@@ -288,7 +298,11 @@ class RolloutManager:
     def rollout_pods(self, deployment: dict) -> list[dict]:
         """The pods of the newest ReplicaSet (the ones the rollout waits for)."""
         current = revision_of(deployment)
-        new_rs = [rs for rs in owned_by(self.replicasets(deployment), deployment["metadata"]["uid"]) if revision_of(rs) == current]
+        new_rs = [
+            rs
+            for rs in owned_by(self.replicasets(deployment), deployment["metadata"]["uid"])
+            if revision_of(rs) == current
+        ]
         if not new_rs:
             return []
         pods = self.api.list_pods(self.namespace, selector_string(deployment["spec"].get("selector")))
@@ -305,7 +319,7 @@ class RolloutManager:
         deadline = self.clock() + timeout
         deployment = self.deployment()
         while True:
-            state, _ = rollout_state(deployment)
+            state, _dummy = rollout_state(deployment)
             if state != "progressing" or not wait or self.clock() >= deadline:
                 break
             self.sleep(interval)
@@ -339,7 +353,12 @@ class RolloutManager:
         if target is None:
             result["msg"] = f"no earlier revision of Deployment '{self.name}' to roll back to"
             return result
-        result.update(to_revision=target["revision"], to_image=target["images"].get(self.container) if self.container else next(iter(target["images"].values()), ""))
+        result.update(
+            to_revision=target["revision"],
+            to_image=target["images"].get(self.container)
+            if self.container
+            else next(iter(target["images"].values()), ""),
+        )
         if to_revision and to_revision in target["previous_revisions"]:
             result["to_revision"] = to_revision
         if target["current"]:
@@ -347,7 +366,9 @@ class RolloutManager:
             return result
         result["changed"] = True
         if check_mode:
-            result["msg"] = f"would roll Deployment '{self.name}' back from revision {current} to {result['to_revision']}"
+            result["msg"] = (
+                f"would roll Deployment '{self.name}' back from revision {current} to {result['to_revision']}"
+            )
             return result
         rs = next(r for r in replicasets if r["metadata"]["name"] == target["replicaset"])
         self.api.patch_deployment(self.namespace, self.name, rollback_patch(rs), "application/json-patch+json")
@@ -408,4 +429,6 @@ class DynamicApi:
 
     def patch_deployment(self, namespace: str, name: str, body: Any, content_type: str) -> dict:
         resource = self._resource("Deployment", "apps/v1")
-        return self.client.client.patch(resource, body, name=name, namespace=namespace, content_type=content_type).to_dict()
+        return self.client.client.patch(
+            resource, body, name=name, namespace=namespace, content_type=content_type
+        ).to_dict()

@@ -25,8 +25,10 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
+    description: Reads the Deployment and reports what undo or restart would change, changing nothing.
     support: full
   diff_mode:
+    description: Does not return a diff.
     support: none
 options:
   action:
@@ -278,7 +280,9 @@ def run(module, manager):
     if action == "history":
         history = manager.history()
         rollout = manager.status(wait=False)
-        return dict(changed=False, history=history, rollout=rollout, msg="{0} has {1} revisions".format(label, len(history)))
+        return dict(
+            changed=False, history=history, rollout=rollout, msg="{0} has {1} revisions".format(label, len(history))
+        )
     if action == "status":
         rollout = manager.status(wait=params["wait"], timeout=params["wait_timeout"], interval=params["wait_sleep"])
         return dict(changed=False, rollout=rollout, msg=rollout_message(label, rollout))
@@ -290,7 +294,9 @@ def run(module, manager):
     wait = params["wait"] and result["changed"] and not module.check_mode
     result["rollout"] = manager.status(wait=wait, timeout=params["wait_timeout"], interval=params["wait_sleep"])
     if wait and result["rollout"]["state"] != "complete":
-        result["msg"] = "{0}, but the rollout did not complete: {1}".format(result.get("msg", action), rollout_message(label, result["rollout"]))
+        result["msg"] = "{0}, but the rollout did not complete: {1}".format(
+            result.get("msg", action), rollout_message(label, result["rollout"])
+        )
     elif action == "restart":
         result["msg"] = ("would restart " if module.check_mode else "restarted ") + label
     return result
@@ -326,7 +332,11 @@ def main():
             module.fail_json(msg=message)
         module.fail_json(msg="unexpected error: {0}".format(message), exception=traceback.format_exc())
     rollout = result["rollout"]
-    failed = params["fail_on_rollout_failure"] and params["action"] != "history" and rollout["state"] in ("failed", "timeout")
+    failed = (
+        params["fail_on_rollout_failure"]
+        and params["action"] != "history"
+        and rollout["state"] in ("failed", "timeout")
+    )
     if params["action"] in ("undo", "restart") and not result["changed"]:
         failed = False
     if failed:

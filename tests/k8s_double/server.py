@@ -21,7 +21,7 @@ What it serves:
 - failures: an image whose name contains `broken` (or matches a rule set through POST
   /_double/fail_image {"pattern": regex, "mode": ImagePullBackOff|CrashLoopBackOff|Unschedulable})
   leaves its pods failing with the matching container/pod status and Warning Events, and the
-  Deployment reports ProgressDeadlineExceeded once progressDeadlineSeconds × `deadline_scale` pass.
+  Deployment reports ProgressDeadlineExceeded once progressDeadlineSeconds * `deadline_scale` pass.
   `crashloop` and `unschedulable` in an image name trigger the other two modes.
 
 Simplifications (documented, deliberate): no watch; no defaulting of pod specs; a rolling update
@@ -56,7 +56,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from k8s_double.patching import (  # noqa: E402
+from k8s_double.patching import (
     PatchError,
     fields_match,
     json_patch,
@@ -103,8 +103,22 @@ KINDS: list[Kind] = [
     Kind("", "v1", "secrets", "Secret"),
     Kind("apps", "v1", "deployments", "Deployment", short=("deploy",), subresources=("scale", "status")),
     Kind("apps", "v1", "replicasets", "ReplicaSet", short=("rs",), subresources=("scale", "status")),
-    Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short=("hpa",), subresources=("status",)),
-    Kind("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short=("hpa",), subresources=("status",)),
+    Kind(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short=("hpa",),
+        subresources=("status",),
+    ),
+    Kind(
+        "autoscaling",
+        "v1",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short=("hpa",),
+        subresources=("status",),
+    ),
 ]
 GROUP_VERSIONS = [("apps", ["v1"]), ("autoscaling", ["v2", "v1"])]
 FAILURE_MODES = ("ImagePullBackOff", "CrashLoopBackOff", "Unschedulable")
@@ -224,7 +238,11 @@ class Cluster:
     @staticmethod
     def kind_for(plural: str, group: str | None = None, version: str | None = None) -> Kind:
         for kind in KINDS:
-            if kind.plural == plural and (group is None or kind.group == group) and (version is None or kind.version == version):
+            if (
+                kind.plural == plural
+                and (group is None or kind.group == group)
+                and (version is None or kind.version == version)
+            ):
                 return kind
         raise ApiError(404, "NotFound", f"the server could not find the requested resource ({plural})")
 
@@ -238,7 +256,11 @@ class Cluster:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choices(SAFE_CHARS, k=5))
         if not meta.get("name"):
-            raise ApiError(422, "Invalid", f"{kind.kind} is invalid: metadata.name: Required value: name or generateName is required")
+            raise ApiError(
+                422,
+                "Invalid",
+                f"{kind.kind} is invalid: metadata.name: Required value: name or generateName is required",
+            )
         obj["apiVersion"], obj["kind"] = kind.api_version, kind.kind
         if kind.namespaced:
             meta["namespace"] = namespace
@@ -260,7 +282,9 @@ class Cluster:
             spec.setdefault("replicas", 1)
             spec.setdefault("progressDeadlineSeconds", 600)
             spec.setdefault("revisionHistoryLimit", 10)
-            spec.setdefault("strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+            spec.setdefault(
+                "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+            )
             obj.setdefault("status", {})
         elif kind.kind == "Namespace":
             obj["status"] = {"phase": "Active"}
@@ -288,7 +312,9 @@ class Cluster:
             containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
             if not containers:
                 raise ApiError(
-                    422, "Invalid", f'{kind.kind}.apps "{name}" is invalid: spec.template.spec.containers: Required value'
+                    422,
+                    "Invalid",
+                    f'{kind.kind}.apps "{name}" is invalid: spec.template.spec.containers: Required value',
                 )
 
     def _store(self, obj: dict) -> None:
@@ -300,7 +326,9 @@ class Cluster:
 
     def _not_found(self, kind: Kind, name: str) -> ApiError:
         resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
-        return ApiError(404, "NotFound", f'{resource} "{name}" not found', {"name": name, "group": kind.group, "kind": kind.plural})
+        return ApiError(
+            404, "NotFound", f'{resource} "{name}" not found', {"name": name, "group": kind.group, "kind": kind.plural}
+        )
 
     def _shape(self, kind: Kind, obj: dict) -> dict:
         out = copy.deepcopy(obj)
@@ -360,7 +388,7 @@ class Cluster:
     # ---------------------------------------------------------------- controllers
     def reconcile(self) -> None:
         """Run the garbage collector and the deployment/replicaset/pod controllers until stable."""
-        for _ in range(3):
+        for _dummy in range(3):
             rv = self.rv
             self._collect_garbage()
             for dep in list(self.objects["deployments"].values()):
@@ -381,10 +409,8 @@ class Cluster:
         for plural, items in self.objects.items():
             for key, obj in list(items.items()):
                 refs = obj["metadata"].get("ownerReferences") or []
-                if refs and not any(ref.get("uid") in uids for ref in refs):
-                    del items[key]
-                    self.rv += 1
-                elif plural != "namespaces" and key[0] and not self._ns_exists(key[0]):
+                orphan = bool(refs) and not any(ref.get("uid") in uids for ref in refs)
+                if orphan or (plural != "namespaces" and key[0] and not self._ns_exists(key[0])):
                     del items[key]
                     self.rv += 1
 
@@ -462,7 +488,9 @@ class Cluster:
         new_revision = new_rs["metadata"]["annotations"][REVISION]
         if (meta.get("annotations") or {}).get(REVISION) != new_revision:
             self._update_obj(
-                "deployments", dep, lambda d: d["metadata"].setdefault("annotations", {}).__setitem__(REVISION, new_revision)
+                "deployments",
+                dep,
+                lambda d: d["metadata"].setdefault("annotations", {}).__setitem__(REVISION, new_revision),
             )
         new_available = int((new_rs.get("status") or {}).get("availableReplicas") or 0)
         for rs in owned:
@@ -487,7 +515,7 @@ class Cluster:
         for pod in pods[desired:]:
             del self.objects["pods"][(meta["namespace"], pod["metadata"]["name"])]
             self.rv += 1
-        for _ in range(desired - len(pods)):
+        for _dummy in range(desired - len(pods)):
             template = copy.deepcopy(rs["spec"]["template"])
             suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
             pod = self._new_object(
@@ -498,7 +526,13 @@ class Cluster:
                         "labels": (template.get("metadata") or {}).get("labels") or {},
                         "annotations": (template.get("metadata") or {}).get("annotations") or {},
                         "ownerReferences": [
-                            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"], "uid": meta["uid"], "controller": True}
+                            {
+                                "apiVersion": "apps/v1",
+                                "kind": "ReplicaSet",
+                                "name": meta["name"],
+                                "uid": meta["uid"],
+                                "controller": True,
+                            }
                         ],
                     },
                     "spec": template.get("spec") or {},
@@ -534,9 +568,18 @@ class Cluster:
             statuses = []
             for c in containers:
                 mode, image = modes[c.get("name")], c.get("image", "")
-                cs = {"name": c.get("name"), "image": image, "imageID": "", "restartCount": 0, "started": False, "ready": False}
+                cs = {
+                    "name": c.get("name"),
+                    "image": image,
+                    "imageID": "",
+                    "restartCount": 0,
+                    "started": False,
+                    "ready": False,
+                }
                 if mode == "ImagePullBackOff":
-                    cs["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}
+                    cs["state"] = {
+                        "waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}
+                    }
                     self._event(
                         pod,
                         "Failed",
@@ -551,7 +594,8 @@ class Cluster:
                     cs["state"] = {
                         "waiting": {
                             "reason": "CrashLoopBackOff",
-                            "message": f"back-off 40s restarting failed container={c.get('name')} pod={pod['metadata']['name']}",
+                            "message": f"back-off 40s restarting failed container={c.get('name')} "
+                            f"pod={pod['metadata']['name']}",
                         }
                     }
                     cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
@@ -582,7 +626,10 @@ class Cluster:
 
     @staticmethod
     def _pod_ready(pod: dict) -> bool:
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+        return any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
 
     def _replicaset_status(self, rs: dict) -> None:
         pods = self._owned_by("pods", rs["metadata"]["uid"])
@@ -655,9 +702,8 @@ class Cluster:
         for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
             if not status[key]:
                 status.pop(key)
-        if dep.get("status") != status and previous.get("Progressing", {}).get("reason") != progressing[1]:
-            if progressing[1] == "ProgressDeadlineExceeded":
-                self._event(dep, "ProgressDeadlineExceeded", progressing[2], "Warning")
+        if progressing[1] == "ProgressDeadlineExceeded":
+            self._event(dep, "ProgressDeadlineExceeded", progressing[2], "Warning")
         self._update_obj("deployments", dep, lambda d: d.__setitem__("status", status))
 
     # ---------------------------------------------------------------- API verbs
@@ -667,12 +713,17 @@ class Cluster:
             requirements = parse_label_selector(label_selector)
             items = [
                 self._shape(kind, o)
-                for (ns, _), o in sorted(self.objects[kind.plural].items())
+                for (ns, _dummy), o in sorted(self.objects[kind.plural].items())
                 if (namespace is None or ns == namespace)
                 and labels_match(o["metadata"].get("labels"), requirements)
                 and fields_match(o, field_selector)
             ]
-            return {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": {"resourceVersion": str(self.rv)}, "items": items}
+            return {
+                "kind": f"{kind.kind}List",
+                "apiVersion": kind.api_version,
+                "metadata": {"resourceVersion": str(self.rv)},
+                "items": items,
+            }
 
     def get(self, kind: Kind, namespace: str, name: str) -> dict:
         with self.lock:
@@ -685,9 +736,15 @@ class Cluster:
     def create(self, kind: Kind, namespace: str, body: dict, dry_run: bool = False) -> dict:
         with self.lock:
             if kind.namespaced and not self._ns_exists(namespace):
-                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"})
+                raise ApiError(
+                    404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+                )
             if kind.namespaced and body.get("metadata", {}).get("namespace") not in (None, namespace):
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             saved_rv = self.rv
             obj = self._new_object(kind, body, namespace if kind.namespaced else "")
             self._validate(kind, obj)
@@ -695,7 +752,9 @@ class Cluster:
             if key in self.objects[kind.plural]:
                 self.rv = saved_rv
                 resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
-                raise ApiError(409, "AlreadyExists", f'{resource} "{key[1]}" already exists', {"name": key[1], "kind": kind.plural})
+                raise ApiError(
+                    409, "AlreadyExists", f'{resource} "{key[1]}" already exists', {"name": key[1], "kind": kind.plural}
+                )
             if dry_run:
                 self.rv = saved_rv
                 return self._shape(kind, obj)
@@ -724,7 +783,9 @@ class Cluster:
                 )
             return self._apply_new(kind, key, current, body, dry_run, sub)
 
-    def patch(self, kind: Kind, namespace: str, name: str, patch: Any, content_type: str, dry_run: bool = False, sub: str = "") -> dict:
+    def patch(
+        self, kind: Kind, namespace: str, name: str, patch: Any, content_type: str, dry_run: bool = False, sub: str = ""
+    ) -> dict:
         with self.lock:
             self.reconcile()
             key = (namespace if kind.namespaced else "", name)
@@ -740,7 +801,13 @@ class Cluster:
                 elif content_type.startswith("application/strategic-merge-patch+json"):
                     new = strategic_merge_patch(base, patch)
                 else:
-                    raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type})")
+                    raise ApiError(
+                        415,
+                        "UnsupportedMediaType",
+                        "the body of the request was in an unknown format - accepted media types include: "
+                        "application/json-patch+json, application/merge-patch+json, "
+                        f"application/strategic-merge-patch+json (got {content_type})",
+                    )
             except PatchError as exc:
                 raise ApiError(422, "Invalid", f"the patch could not be applied: {exc}") from exc
             if not isinstance(new, dict):
@@ -751,7 +818,9 @@ class Cluster:
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",
-            "metadata": {k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+            "metadata": {
+                k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            },
             "spec": {"replicas": obj["spec"].get("replicas", 1)},
             "status": {
                 "replicas": (obj.get("status") or {}).get("replicas", 0),
@@ -762,7 +831,9 @@ class Cluster:
     def _apply_new(self, kind: Kind, key: tuple[str, str], current: dict, new: dict, dry_run: bool, sub: str) -> dict:
         result = copy.deepcopy(current)
         if sub == "scale":
-            result["spec"]["replicas"] = int((new.get("spec") or {}).get("replicas", current["spec"].get("replicas", 1)))
+            result["spec"]["replicas"] = int(
+                (new.get("spec") or {}).get("replicas", current["spec"].get("replicas", 1))
+            )
         elif sub == "status":
             result["status"] = new.get("status")
         else:
@@ -773,7 +844,13 @@ class Cluster:
             result["apiVersion"], result["kind"] = kind.api_version, kind.kind
             keep = ("uid", "creationTimestamp", "generation", "namespace", "name", "resourceVersion")
             result["metadata"] = {**meta, **{k: current["metadata"][k] for k in keep if k in current["metadata"]}}
-            if "status" in current and kind.kind in ("Deployment", "ReplicaSet", "Pod", "HorizontalPodAutoscaler", "Namespace"):
+            if "status" in current and kind.kind in (
+                "Deployment",
+                "ReplicaSet",
+                "Pod",
+                "HorizontalPodAutoscaler",
+                "Namespace",
+            ):
                 result["status"] = current["status"]
             self._default(kind, result)
         if result.get("spec") != current.get("spec") and "generation" in current["metadata"]:
@@ -850,7 +927,13 @@ def discovery_resources(group: str, version: str) -> dict:
             }
         )
         for sub in kind.subresources:
-            entry = {"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced, "kind": kind.kind, "verbs": ["get", "patch", "update"]}
+            entry = {
+                "name": f"{kind.plural}/{sub}",
+                "singularName": "",
+                "namespaced": kind.namespaced,
+                "kind": kind.kind,
+                "verbs": ["get", "patch", "update"],
+            }
             if sub == "scale":
                 entry.update(kind="Scale", group="autoscaling", version="v1")
             resources.append(entry)
@@ -879,7 +962,7 @@ class Handler(BaseHTTPRequestHandler):
     server: DoubleHTTPServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests read results, not access logs
 
     def _send(self, code: int, body: Any) -> None:
@@ -980,7 +1063,12 @@ class Handler(BaseHTTPRequestHandler):
         ns = namespace or ""
         if method == "GET":
             if name is None:
-                return cluster.list(kind, namespace if kind.namespaced else None, query.get("labelSelector", ""), query.get("fieldSelector", ""))
+                return cluster.list(
+                    kind,
+                    namespace if kind.namespaced else None,
+                    query.get("labelSelector", ""),
+                    query.get("fieldSelector", ""),
+                )
             obj = cluster.get(kind, ns, name)
             return cluster._scale_view(kind, obj) if sub == "scale" else obj
         if method == "POST" and name is None:
@@ -1011,7 +1099,12 @@ def kubeconfig(url: str, token: str | None, namespace: str = "default") -> dict:
         "kind": "Config",
         "clusters": [{"name": "stratum-double", "cluster": {"server": url}}],
         "users": [{"name": "stratum-double", "user": user}],
-        "contexts": [{"name": "stratum-double", "context": {"cluster": "stratum-double", "user": "stratum-double", "namespace": namespace}}],
+        "contexts": [
+            {
+                "name": "stratum-double",
+                "context": {"cluster": "stratum-double", "user": "stratum-double", "namespace": namespace},
+            }
+        ],
         "current-context": "stratum-double",
     }
 
@@ -1019,8 +1112,17 @@ def kubeconfig(url: str, token: str | None, namespace: str = "default") -> dict:
 class K8sDouble:
     """Run the double in a background thread: `with K8sDouble() as k8s: k8s.url, k8s.write_kubeconfig(path)`."""
 
-    def __init__(self, port: int = 0, token: str | None = DEFAULT_TOKEN, ready_delay: float = 0.3, deadline_scale: float = 1.0, state_file: str | Path | None = None) -> None:
-        self.cluster = Cluster(token=token, ready_delay=ready_delay, deadline_scale=deadline_scale, state_file=state_file)
+    def __init__(
+        self,
+        port: int = 0,
+        token: str | None = DEFAULT_TOKEN,
+        ready_delay: float = 0.3,
+        deadline_scale: float = 1.0,
+        state_file: str | Path | None = None,
+    ) -> None:
+        self.cluster = Cluster(
+            token=token, ready_delay=ready_delay, deadline_scale=deadline_scale, state_file=state_file
+        )
         self.httpd = DoubleHTTPServer(("127.0.0.1", port), self.cluster)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -1087,7 +1189,7 @@ def seed_objects(cluster: Cluster, path: Path) -> None:
         if not doc:
             continue
         api_version = doc.get("apiVersion", "v1")
-        group, _, version = api_version.rpartition("/")
+        group, _dummy, version = api_version.rpartition("/")
         kind = cluster.kind_for(_plural_of(doc["kind"]), group, version)
         try:
             cluster.create(kind, doc.get("metadata", {}).get("namespace", "default"), doc)

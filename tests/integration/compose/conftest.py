@@ -45,7 +45,11 @@ class ComposeProject:
 
     def docker(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(DOUBLE_DIR / "docker"), *args], env={**os.environ, **self.env}, capture_output=True, text=True, check=False
+            [str(DOUBLE_DIR / "docker"), *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     def containers(self, service: str = "api") -> list[dict]:
@@ -79,13 +83,22 @@ def compose(tmp_path):
 
 def services(project_src: str) -> dict:
     return {
-        "api": {"compose": {"project_src": project_src, "service": "api", "env_file": "api.env"}, "image": "stratum/api"},
+        "api": {
+            "compose": {"project_src": project_src, "service": "api", "env_file": "api.env"},
+            "image": "stratum/api",
+        },
         "workers": {"compose": {"project_src": project_src, "service": "workers"}, "image": "stratum/workers"},
     }
 
 
-def platform(compose: ComposeProject, op: str, check: bool = False, verbosity: int = 0, stratum_services: dict | None = None,
-             **role_vars):
+def platform(
+    compose: ComposeProject,
+    op: str,
+    check: bool = False,
+    verbosity: int = 0,
+    stratum_services: dict | None = None,
+    **role_vars,
+):
     """Run roles/platform tasks_from=op on Compose; returns (platform_result or None, run)."""
     from harness.ansible_run import run_playbook
 

@@ -40,7 +40,7 @@ def test_deploy_check_mode_changes_nothing(compose):
 
 
 def test_unhealthy_deploy_fails_with_reason_then_rollback_returns_to_recorded_tag(compose):
-    _, run = platform(compose, "deploy", platform_version="1.2.0-broken")
+    _dummy, run = platform(compose, "deploy", platform_version="1.2.0-broken")
     assert run.rc != 0
     msg = failure(run)
     assert "api deploy failed on compose" in msg
@@ -67,7 +67,7 @@ def test_rollback_to_given_tag_check_mode_and_idempotence(compose):
 
 
 def test_rollback_without_history_is_a_clear_failure(compose):
-    _, run = platform(compose, "rollback")
+    _dummy, run = platform(compose, "rollback")
     assert "no previous version recorded" in failure(run)
 
 
@@ -95,12 +95,14 @@ def test_scale_check_mode_and_autoscaler_bounds(compose):
     assert run.rc == 0, run.output[-3000:]
     assert result["changed"] is True
     assert len(compose.containers()) == 1
-    _, run = platform(compose, "scale", platform_replicas=2, platform_max_replicas=5)
+    _dummy, run = platform(compose, "scale", platform_replicas=2, platform_max_replicas=5)
     assert "Compose has no autoscaler" in failure(run)
 
 
 def test_set_env_and_config_keep_values_secret(compose):
-    result, run = platform(compose, "set_env", verbosity=3, platform_env={"LOG_LEVEL": "debug", "API_TOKEN": SECRET_VALUE})
+    result, run = platform(
+        compose, "set_env", verbosity=3, platform_env={"LOG_LEVEL": "debug", "API_TOKEN": SECRET_VALUE}
+    )
     assert run.rc == 0, run.output[-3000:]
     assert (result["changed"], result["changed_keys"]) == (True, ["API_TOKEN", "LOG_LEVEL"])
     assert SECRET_VALUE not in run.output
@@ -120,9 +122,9 @@ def test_set_env_and_config_keep_values_secret(compose):
 
 
 def test_wrong_project_or_service_gives_clear_message(compose):
-    _, run = platform(compose, "status", stratum_services=services("/nonexistent/stratum"))
+    _dummy, run = platform(compose, "status", stratum_services=services("/nonexistent/stratum"))
     assert "project directory /nonexistent/stratum does not exist" in failure(run)
     bad = services(str(compose.dir))
     bad["api"]["compose"]["service"] = "apx"
-    _, run = platform(compose, "deploy", platform_version="1.1.0", stratum_services=bad)
+    _dummy, run = platform(compose, "deploy", platform_version="1.1.0", stratum_services=bad)
     assert "no such service: apx" in failure(run)

@@ -7,14 +7,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from k8s_double.server import K8sDouble
 
 NAMESPACE = "production"
 
 
-def deployment(name: str = "stratum-api", image: str = "stratum/api:1.0.0", replicas: int = 2, container: str = "api",
-               deadline: int = 600, env: list | None = None) -> dict:
+def deployment(
+    name: str = "stratum-api",
+    image: str = "stratum/api:1.0.0",
+    replicas: int = 2,
+    container: str = "api",
+    deadline: int = 600,
+    env: list | None = None,
+) -> dict:
     """A Deployment manifest like Stratum's API one."""
     app = name
     containers = [{"name": container, "image": image, "env": env or [{"name": "LOG_LEVEL", "value": "info"}]}]
@@ -80,7 +85,10 @@ class Double:
         while True:
             dep = self.deployment(name)
             conds = {c["type"]: c for c in dep["status"].get("conditions", [])}
-            if conds.get("Progressing", {}).get("reason") == "NewReplicaSetAvailable" and dep["status"].get("observedGeneration") == dep["metadata"]["generation"]:
+            if (
+                conds.get("Progressing", {}).get("reason") == "NewReplicaSetAvailable"
+                and dep["status"].get("observedGeneration") == dep["metadata"]["generation"]
+            ):
                 return dep
             assert time.monotonic() < end, f"rollout of {name} did not complete: {dep['status']}"
             time.sleep(0.1)
@@ -113,7 +121,9 @@ def services(namespace: str = NAMESPACE, deployment: str = "stratum-api") -> dic
     }
 
 
-def platform(k8s: Double, op: str, check: bool = False, verbosity: int = 0, stratum_services: dict | None = None, **role_vars):
+def platform(
+    k8s: Double, op: str, check: bool = False, verbosity: int = 0, stratum_services: dict | None = None, **role_vars
+):
     """Run roles/platform tasks_from=op against the double; returns (platform_result or None, run)."""
     from harness.ansible_run import run_playbook
 

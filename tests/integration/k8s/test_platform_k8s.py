@@ -63,7 +63,11 @@ def test_failed_rollout_fails_with_image_pull_reason(k8s):
     assert "2 pods in ImagePullBackOff for image stratum/api:1.4.2-broken" in msg
     assert result is None  # the play stopped at the failure
     # the old ReplicaSet keeps serving while the new one cannot pull its image
-    old = [rs for rs in k8s.replicasets() if rs["spec"]["template"]["spec"]["containers"][0]["image"] == "stratum/api:1.0.0"]
+    old = [
+        rs
+        for rs in k8s.replicasets()
+        if rs["spec"]["template"]["spec"]["containers"][0]["image"] == "stratum/api:1.0.0"
+    ]
     assert old and old[0]["status"]["readyReplicas"] == 2
 
 
@@ -101,15 +105,15 @@ def test_rollback_check_mode_reports_from_to_and_changes_nothing(k8s):
 
 
 def test_rollback_to_unknown_revision_fails_clearly(k8s):
-    _, run = platform(k8s, "rollback", platform_to_revision="7")
+    _dummy, run = platform(k8s, "rollback", platform_to_revision="7")
     assert run.rc != 0
     assert "revision 7 is not in the rollout history" in failure(run)
 
 
 def test_wrong_namespace_or_deployment_gives_clear_message(k8s):
-    _, run = platform(k8s, "status", stratum_services=services(namespace="staging"))
+    _dummy, run = platform(k8s, "status", stratum_services=services(namespace="staging"))
     assert "namespace 'staging' does not exist" in failure(run)
-    _, run = platform(k8s, "deploy", platform_version="1.1.0", stratum_services=services(deployment="stratum-apx"))
+    _dummy, run = platform(k8s, "deploy", platform_version="1.1.0", stratum_services=services(deployment="stratum-apx"))
     msg = failure(run)
     assert "Deployment 'stratum-apx' not found in namespace 'production'" in msg
     assert "Traceback" not in msg

@@ -62,7 +62,7 @@ def test_scale_check_mode_changes_nothing_and_missing_hpa_is_clear(k8s):
     assert run.rc == 0, run.output[-3000:]
     assert result["changed"] is True
     assert k8s.deployment()["spec"]["replicas"] == 2
-    _, run = platform(k8s, "scale", platform_max_replicas=6)
+    _dummy, run = platform(k8s, "scale", platform_max_replicas=6)
     assert "no HorizontalPodAutoscaler 'stratum-api' in namespace production" in failure(run)
 
 
@@ -94,15 +94,42 @@ def test_set_env_check_mode_changes_nothing(k8s):
 
 
 def test_config_lists_names_and_keeps_values_out_of_the_output(k8s):
-    k8s.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "api-config", "namespace": "production"},
-                "data": {"CACHE_TTL": "60"}})
-    k8s.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api-secrets", "namespace": "production"},
-                "data": {"DATABASE_URL": base64.b64encode(SECRET_VALUE.encode()).decode()}})
+    k8s.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "api-config", "namespace": "production"},
+            "data": {"CACHE_TTL": "60"},
+        }
+    )
+    k8s.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "api-secrets", "namespace": "production"},
+            "data": {"DATABASE_URL": base64.b64encode(SECRET_VALUE.encode()).decode()},
+        }
+    )
     k8s.request(
         "PATCH",
         "/apis/apps/v1/namespaces/production/deployments/stratum-api",
-        {"spec": {"template": {"spec": {"containers": [{"name": "api", "envFrom": [
-            {"configMapRef": {"name": "api-config"}}, {"secretRef": {"name": "api-secrets"}}]}]}}}},
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "api",
+                                "envFrom": [
+                                    {"configMapRef": {"name": "api-config"}},
+                                    {"secretRef": {"name": "api-secrets"}},
+                                ],
+                            }
+                        ]
+                    }
+                }
+            }
+        },
         "application/strategic-merge-patch+json",
     )
     k8s.wait_complete()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-
 from ansible_collections.stratum.ops.plugins.module_utils.k8s_rollout import (
     RolloutError,
     RolloutManager,
@@ -20,15 +19,48 @@ from ansible_collections.stratum.ops.plugins.module_utils.k8s_rollout import (
 UID = "dep-uid"
 
 
-def deployment(generation=2, observed=2, replicas=2, updated=2, ready=2, available=2, total=2, progressing="NewReplicaSetAvailable", revision="2"):
+def deployment(
+    generation=2,
+    observed=2,
+    replicas=2,
+    updated=2,
+    ready=2,
+    available=2,
+    total=2,
+    progressing="NewReplicaSetAvailable",
+    revision="2",
+):
     return {
-        "metadata": {"name": "stratum-api", "namespace": "production", "uid": UID, "generation": generation,
-                     "annotations": {"deployment.kubernetes.io/revision": revision}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "api"}},
-                 "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "stratum/api:2"}]}}},
-        "status": {"observedGeneration": observed, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": available,
-                   "replicas": total, "conditions": [{"type": "Progressing", "status": "True", "reason": progressing,
-                                                      "message": 'ReplicaSet "x" has timed out progressing.'}]},
+        "metadata": {
+            "name": "stratum-api",
+            "namespace": "production",
+            "uid": UID,
+            "generation": generation,
+            "annotations": {"deployment.kubernetes.io/revision": revision},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "api"}},
+            "template": {
+                "metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api", "image": "stratum/api:2"}]},
+            },
+        },
+        "status": {
+            "observedGeneration": observed,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "replicas": total,
+            "conditions": [
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": progressing,
+                    "message": 'ReplicaSet "x" has timed out progressing.',
+                }
+            ],
+        },
     }
 
 
@@ -37,18 +69,33 @@ def replicaset(revision, image, uid=None, history=""):
     if history:
         annotations["deployment.kubernetes.io/revision-history"] = history
     return {
-        "metadata": {"name": f"stratum-api-{revision}", "uid": uid or f"rs-{revision}", "annotations": annotations,
-                     "ownerReferences": [{"uid": UID}]},
-        "spec": {"replicas": 0, "template": {"metadata": {"labels": {"app": "api", "pod-template-hash": f"h{revision}"}},
-                                             "spec": {"containers": [{"name": "api", "image": image}]}}},
+        "metadata": {
+            "name": f"stratum-api-{revision}",
+            "uid": uid or f"rs-{revision}",
+            "annotations": annotations,
+            "ownerReferences": [{"uid": UID}],
+        },
+        "spec": {
+            "replicas": 0,
+            "template": {
+                "metadata": {"labels": {"app": "api", "pod-template-hash": f"h{revision}"}},
+                "spec": {"containers": [{"name": "api", "image": image}]},
+            },
+        },
     }
 
 
 def pod(waiting=None, image="stratum/api:2", unschedulable=False, name="p1"):
     status = {"conditions": []}
     if unschedulable:
-        status["conditions"].append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                     "message": "0/3 nodes are available: 3 Insufficient cpu."})
+        status["conditions"].append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient cpu.",
+            }
+        )
     if waiting:
         status["containerStatuses"] = [{"name": "api", "image": image, "state": {"waiting": {"reason": waiting}}}]
     return {"metadata": {"name": name}, "status": status}
@@ -61,7 +108,9 @@ def test_rollout_state_follows_kubectl_rollout_status():
     assert rollout_state(deployment(total=4))[1] == "2 old replicas are pending termination"
     assert rollout_state(deployment(available=1))[0] == "progressing"
     assert rollout_state(deployment(updated=1, progressing="ProgressDeadlineExceeded")) == (
-        "failed", 'ReplicaSet "x" has timed out progressing.')
+        "failed",
+        'ReplicaSet "x" has timed out progressing.',
+    )
 
 
 def test_failure_reason_counts_image_pull_backoff_per_image():
@@ -71,13 +120,23 @@ def test_failure_reason_counts_image_pull_backoff_per_image():
 
 def test_failure_reason_crashloop_and_unschedulable():
     assert failure_reason([pod("CrashLoopBackOff")], []) == "1 pod in CrashLoopBackOff for image stratum/api:2"
-    assert failure_reason([pod(unschedulable=True)], []) == "1 pod unschedulable: 0/3 nodes are available: 3 Insufficient cpu."
+    assert (
+        failure_reason([pod(unschedulable=True)], [])
+        == "1 pod unschedulable: 0/3 nodes are available: 3 Insufficient cpu."
+    )
 
 
 def test_failure_reason_falls_back_to_warning_events_then_condition():
-    events = [{"type": "Warning", "reason": "FailedMount", "message": "secret not found", "involvedObject": {"name": "p1"},
-               "lastTimestamp": "2026-01-01T00:00:00Z"},
-              {"type": "Normal", "reason": "Pulled", "message": "ok", "involvedObject": {"name": "p1"}}]
+    events = [
+        {
+            "type": "Warning",
+            "reason": "FailedMount",
+            "message": "secret not found",
+            "involvedObject": {"name": "p1"},
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+        },
+        {"type": "Normal", "reason": "Pulled", "message": "ok", "involvedObject": {"name": "p1"}},
+    ]
     assert failure_reason([pod()], events) == "FailedMount: secret not found"
     failed = deployment(updated=1, progressing="ProgressDeadlineExceeded")
     assert failure_reason([], [], failed) == 'ReplicaSet "x" has timed out progressing.'
@@ -100,8 +159,10 @@ def test_rollback_patch_drops_pod_template_hash_and_restart_patch_sets_annotatio
     patch = rollback_patch(replicaset(1, "stratum/api:1"))
     assert patch[0]["path"] == "/spec/template"
     assert patch[0]["value"]["metadata"]["labels"] == {"app": "api"}
-    at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
-    assert restart_patch(at)["spec"]["template"]["metadata"]["annotations"] == {"kubectl.kubernetes.io/restartedAt": "2026-01-02T03:04:05Z"}
+    at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    assert restart_patch(at)["spec"]["template"]["metadata"]["annotations"] == {
+        "kubectl.kubernetes.io/restartedAt": "2026-01-02T03:04:05Z"
+    }
 
 
 class FakeApi:
@@ -130,7 +191,12 @@ class FakeApi:
 def test_undo_check_mode_reports_from_to_without_patching():
     api = FakeApi(deployment(revision="2"), [replicaset(1, "stratum/api:1"), replicaset(2, "stratum/api:2")])
     result = RolloutManager(api, "production", "stratum-api", "api").undo(None, check_mode=True)
-    assert (result["changed"], result["from_revision"], result["to_revision"], result["to_image"]) == (True, 2, 1, "stratum/api:1")
+    assert (result["changed"], result["from_revision"], result["to_revision"], result["to_image"]) == (
+        True,
+        2,
+        1,
+        "stratum/api:1",
+    )
     assert api.patches == []
     RolloutManager(api, "production", "stratum-api", "api").undo(None, check_mode=False)
     assert api.patches[0][1] == "application/json-patch+json"

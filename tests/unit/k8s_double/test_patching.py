@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from k8s_double.patching import (
     PatchError,
     fields_match,
@@ -24,7 +23,11 @@ POD_SPEC = {
 
 
 def test_strategic_merge_merges_containers_and_env_by_name():
-    patch = {"containers": [{"name": "api", "image": "stratum/api:2", "env": [{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]}]}
+    patch = {
+        "containers": [
+            {"name": "api", "image": "stratum/api:2", "env": [{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]}
+        ]
+    }
     out = strategic_merge_patch(POD_SPEC, patch)
     api, sidecar = out["containers"]
     assert api["image"] == "stratum/api:2"
@@ -82,7 +85,10 @@ def test_label_selectors_equality_and_set_based():
 
 
 def test_selector_object_round_trips_to_string():
-    selector = {"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "edge"]}]}
+    selector = {
+        "matchLabels": {"app": "api"},
+        "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "edge"]}],
+    }
     text = selector_to_string(selector)
     assert text == "app=api,tier in (web,edge)"
     assert labels_match({"app": "api", "tier": "edge"}, parse_label_selector(text))
