@@ -169,8 +169,10 @@ def main() -> None:
             for worker in workers:
                 worker.stop()
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\n{args.workers} workers, {args.tasks} tasks queued to '{BACKLOG_QUEUE}' (nobody consumes it), Redis broker\n"
+        f"\n{args.workers} workers, {args.tasks} tasks queued to '{BACKLOG_QUEUE}' (nobody consumes it), Redis broker;"
+        f" load average {load} on {os.cpu_count()} CPUs (times scale with it)\n"
     )
     widths = [max(len(row[i]) for row in [*rows, HEADER]) for i in range(4)]
     for row in [HEADER, tuple("-" * w for w in widths), *rows]:
