@@ -18,7 +18,7 @@ description:
     same family below the current one. C(INACTIVE) (deregistered) revisions are never chosen.
   - Fails with a clear message when there is no earlier revision to go back to.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   task_definition:
     description:
@@ -39,9 +39,11 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the service and reports the revisions it would move from and to; changes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 seealso:
   - module: stratum.ops.ecs_service_wait

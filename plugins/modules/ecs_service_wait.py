@@ -18,7 +18,7 @@ description:
   - Never changes anything. It exists because M(community.aws.ecs_service) cannot wait for a service to
     become stable, and C(aws ecs wait services-stable) can return before a rollout finished.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   wait:
     description:
@@ -38,9 +38,11 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; behaves the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 seealso:
   - module: stratum.ops.ecs_rollback
