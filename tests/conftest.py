@@ -9,6 +9,10 @@ import pytest
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 sys.path.insert(0, str(HARNESS.parent))
+# This checkout as ansible_collections.stratum.ops, for unit tests of module_utils (scripts/setup.sh links it).
+COLLECTIONS = HARNESS.parents[1] / ".build" / "collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
 
 from harness import servers
 
