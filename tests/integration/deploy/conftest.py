@@ -29,7 +29,7 @@ INITIAL = "1.0.0"
 FAST = {
     "deploy_run_checklist": False,
     "deploy_run_migration": False,
-    "deploy_watch_seconds": 2,
+    "deploy_watch_seconds": 1,
     "deploy_watch_interval": 1,
     "deploy_health_retries": 2,
     "deploy_health_delay": 1,

@@ -14,6 +14,7 @@ from conftest import FAST, PLAYBOOKS, failure, report, start_api
 from harness import servers
 from harness.ansible_run import run_playbook
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 TESTS = Path(__file__).resolve().parents[2]
 INVENTORY = Path(__file__).resolve().parent / "inventory"
 NAMESPACE = "production"
