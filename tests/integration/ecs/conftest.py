@@ -7,14 +7,9 @@ import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-INVENTORY = HERE / "inventory"
-PLATFORM_PLAYBOOK = HERE / "platform.yml"
 
 
 class EcsSandbox:

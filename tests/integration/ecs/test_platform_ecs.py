@@ -4,10 +4,14 @@ inventory (stratum_platform: ecs) against moto; results are read back from ECS w
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import INVENTORY, PLATFORM_PLAYBOOK
 from harness.ansible_run import run_playbook
+
+HERE = Path(__file__).resolve().parent
+INVENTORY = HERE / "inventory"
+PLATFORM_PLAYBOOK = HERE / "platform.yml"
 
 CLUSTER, API, WORKERS = "stratum-test", "stratum-api", "stratum-workers"
 SECRET_VALUE = "s3cr3t-Value-7781"
