@@ -184,7 +184,12 @@ def run_maintenance(
             entry["result"] = "failed"
             error = str(database_error(exc, step["sql"]))
             entry["error"] = error
-            entry["cleaned_up"] = _clean_up_after_failure(conn, table_oid, before_invalid)
+            try:
+                entry["cleaned_up"] = _clean_up_after_failure(conn, table_oid, before_invalid)
+            except PostgresError as cleanup_error:
+                # Typically the connection itself is gone: say so, keep the original reason first.
+                error = f"{error}; afterwards {cleanup_error} (look for invalid *_ccnew indexes)"
+                entry["error"] = error
         entry["duration_seconds"] = round(time.monotonic() - started, 3)
         entry["size_after"] = current_size(conn, target)
         if not entry.get("cleaned_up"):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from harness.ansible_run import assert_clean_failure, run_module, run_playbook
-from pg_helpers import make_bloated_table, query, run_sql, unique
+from pg_helpers import make_bloated_table, query, run_sql, unique, wait_until
 from psycopg2 import sql
 
 MODULE = "stratum.ops.pg_maintenance"
@@ -252,3 +253,41 @@ def test_no_objects_changes_nothing(postgres_server):
     result, _ = run_module(MODULE, {**postgres_server.login_args(), "operation": "vacuum", "objects": []})
     assert result.status == "ok", result.result
     assert result["statements"] == [] and not result.changed
+
+
+def test_backend_killed_midway_fails_clearly(postgres_server, pg, sparse_index_table):
+    holder = postgres_server.connect()
+    outcome = {}
+    try:
+        holder.cursor().execute(
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(sparse_index_table))
+        )
+
+        def run():
+            outcome["result"], _ = run_module(
+                MODULE,
+                {
+                    **postgres_server.login_args(),
+                    "operation": "vacuum",
+                    "objects": [sparse_index_table],
+                    "lock_timeout": 60,
+                },
+            )
+
+        worker = threading.Thread(target=run)
+        worker.start()
+
+        def waiting_module_pid():
+            rows = query(
+                pg,
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'stratum.ops' AND wait_event_type = 'Lock'",
+            )
+            return rows[0][0] if rows else None
+
+        assert wait_until(lambda: waiting_module_pid() is not None, timeout=120)
+        query(pg, "SELECT pg_terminate_backend(%s)", (waiting_module_pid(),))
+        worker.join(timeout=300)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert_clean_failure(outcome["result"], "VACUUM", sparse_index_table, "server closed the connection")
