@@ -29,8 +29,9 @@ creates all new pods at once and scales old ReplicaSets to 0 when the new one is
 
 CLI (molecule, demo):
     python tests/k8s_double/server.py --port 0 --state-file /tmp/k8s.json --kubeconfig /tmp/kubeconfig
-It prints one JSON line {"port": ..., "url": ..., "kubeconfig": ...} when ready, persists objects in
-the state file (loaded again at start) and stops on SIGTERM/SIGINT.
+It prints one JSON line {"port": ..., "url": ..., "kubeconfig": ..., "pid": ...} when ready (also written
+to --info-file), persists objects in the state file (loaded again at start), creates the objects of
+--seed (JSON/YAML list) and stops on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import os
 import random
 import re
 import signal
@@ -1159,6 +1161,7 @@ def main() -> None:
     parser.add_argument("--ready-delay", type=float, default=0.3, help="seconds until a new pod is ready")
     parser.add_argument("--deadline-scale", type=float, default=1.0, help="multiplier for progressDeadlineSeconds")
     parser.add_argument("--seed", help="JSON or YAML file with a list of objects to create at start")
+    parser.add_argument("--info-file", help="write the ready line (port, url, kubeconfig, pid) here too")
     args = parser.parse_args()
     double = K8sDouble(args.port, args.token, args.ready_delay, args.deadline_scale, args.state_file)
     if args.seed:
@@ -1170,6 +1173,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     double.start()
+    info["pid"] = os.getpid()
+    if args.info_file:
+        tmp = Path(args.info_file).with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(args.info_file)
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     stop.wait()
