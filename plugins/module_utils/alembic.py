@@ -91,6 +91,17 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*:")
+
+
+def error_detail(output: str) -> str:
+    """The exception of a failed alembic run (e.g. `OperationalError: connection refused`), not its traceback."""
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.strip().startswith("(Background")]
+    starts = [i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
+    picked = lines[starts[-1] : starts[-1] + 3] if starts else lines[-2:]
+    return " | ".join(picked)[:1000]
+
+
 def relative_steps(revision: str) -> int | None:
     """N for a relative downgrade target `-N`, else None."""
     match = re.fullmatch(r"-(\d+)", revision.strip())
@@ -126,9 +137,7 @@ class Alembic:
         self.commands.append(" ".join(["alembic", *args]))
         rc, stdout, stderr = self._run(argv, self.project_dir, self.env)
         if rc != 0:
-            lines = [line for line in (stderr or stdout or "").strip().splitlines() if line.strip()]
-            # The last lines carry the exception (e.g. psycopg2.OperationalError: connection refused).
-            detail = " | ".join(lines[-3:]) if lines else f"exit code {rc}"
+            detail = error_detail(stderr or stdout or "") or f"exit code {rc}"
             raise AlembicError(scrub(f"alembic {' '.join(args)} failed (rc={rc}): {detail}", self.secrets))
         return stdout or ""
 

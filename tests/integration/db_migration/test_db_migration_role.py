@@ -1,0 +1,220 @@
+"""playbooks/db_migration.yml against real PostgreSQL (the test Alembic project) and RDS on moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from conftest import REPO, role_vars
+from harness.ansible_run import assert_clean_failure, run_playbook
+
+PLAYBOOK = REPO / "playbooks" / "db_migration.yml"
+FIRST, HEAD = "a1b2c3d4e5f6", "f6e5d4c3b2a1"
+
+
+def task(run, name):
+    """The last result of the role task with this name (role tasks are named '<role> : <name>')."""
+    matches = [t for t in run.tasks if t.task == name or t.task.endswith(" : " + name)]
+    assert matches, f"task {name!r} did not run; ran: {[t.task for t in run.tasks]}\n{run.output[-3000:]}"
+    return matches[-1]
+
+
+def names(run):
+    return [t.task.split(" : ", 1)[-1] for t in run.tasks]
+
+
+def migrate(moto, extra_vars, check=False, verbosity=0):
+    return run_playbook(PLAYBOOK, extra_vars=extra_vars, check=check, verbosity=verbosity, env=moto.env)
+
+
+def report(run):
+    return task(run, "DB migration | build the report").result["ansible_facts"]["db_migration_report"]
+
+
+def alembic_version(connect):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return None
+            cur.execute("SELECT version_num FROM alembic_version")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def tables(connect):
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def snapshots(rds, instance):
+    return rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")["DBSnapshots"]
+
+
+def upgrade(moto, url, tmp_path, target="heads"):
+    run = migrate(moto, role_vars(url, moto, tmp_path, db_migration_target_revision=target))
+    assert run.rc == 0, run.output[-3000:]
+
+
+def test_migration_applies_and_verifies_on_postgresql(moto, database, rds, rds_instance, tmp_path):
+    _, url, connect = database
+    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    assert run.rc == 0, run.output[-3000:]
+    assert alembic_version(connect) == [HEAD]
+    assert {"accounts", "orders", "migration_audit"} <= set(tables(connect))
+    rep = report(run)
+    assert rep["before"] == [] and rep["after"] == [HEAD] and rep["heads"] == [HEAD]
+    assert rep["at_head"] is True and rep["migrated"] is True
+    assert rep["pending"] == [FIRST, HEAD]
+    assert rep["database_ok"] is True
+    assert run.custom_stats["_run"]["db_migration"]["after"] == [HEAD]
+    # The SQL saved for review is the SQL of exactly these two migrations.
+    sql = (tmp_path / "artifacts").glob("migration-*-base-to-" + HEAD + ".sql")
+    text = next(sql).read_text()
+    assert "CREATE TABLE orders" in text and "CREATE TABLE accounts" in text
+
+
+def test_snapshot_exists_and_is_available_before_the_migration_runs(moto, database, rds, rds_instance, tmp_path):
+    _, url, connect = database
+    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    assert run.rc == 0, run.output[-3000:]
+    snaps = snapshots(rds, rds_instance)
+    assert len(snaps) == 1
+    snap = snaps[0]
+    assert snap["Status"] == "available"
+    assert snap["DBSnapshotIdentifier"] == report(run)["snapshot"]["id"]
+    assert snap["DBSnapshotIdentifier"].startswith("pre-migration-")
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT min(applied_at) FROM migration_audit")
+        first_migration_at = cur.fetchone()[0]
+    conn.close()
+    assert snap["SnapshotCreateTime"].astimezone(UTC) < first_migration_at.astimezone(UTC)
+    # Order of the tasks as they ran: the snapshot was read back available before alembic upgrade ran.
+    ran = names(run)
+    assert ran.index("DB migration | check the snapshot is available") < ran.index(
+        "DB migration | alembic upgrade heads"
+    )
+    tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=snap["DBSnapshotArn"])["TagList"]}
+    assert tags["stratum:to_revision"] == HEAD
+
+
+def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
+    _, url, connect = database
+    run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance"))
+    assert run.rc != 0
+    assert alembic_version(connect) is None
+    assert run.failed_tasks()[0].task.endswith("DB migration | create snapshot of no-such-instance")
+
+
+def test_second_run_changes_nothing_and_takes_no_snapshot(moto, database, rds, rds_instance, tmp_path):
+    _, url, connect = database
+    first = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    assert first.rc == 0, first.output[-3000:]
+    second = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    assert second.rc == 0, second.output[-3000:]
+    assert second.stats["localhost"]["changed"] == 0
+    assert len(snapshots(rds, rds_instance)) == 1
+    rep = report(second)
+    assert rep["pending"] == [] and rep["migrated"] is False and rep["snapshot"] == {}
+    assert alembic_version(connect) == [HEAD]
+
+
+def test_check_mode_changes_nothing(moto, database, rds, rds_instance, tmp_path):
+    _, url, connect = database
+    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance), check=True)
+    assert run.rc == 0, run.output[-3000:]
+    assert alembic_version(connect) is None
+    assert tables(connect) == []
+    assert snapshots(rds, rds_instance) == []
+    assert not (tmp_path / "artifacts").exists()
+    rep = report(run)
+    assert rep["check_mode"] is True
+    assert rep["pending"] == [FIRST, HEAD]
+    assert rep["snapshot"]["created"] is False
+    # The SQL preview is still generated (offline) and shown by the status task.
+    status = task(run, "DB migration | current and head revisions")
+    assert "CREATE TABLE orders" in status["sql"]
+
+
+def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
+    _, url, connect = database
+    upgrade(moto, url, tmp_path)
+    run = migrate(moto, role_vars(url, moto, tmp_path, db_migration_actions=["downgrade"]))
+    assert run.rc == 0, run.output[-3000:]
+    assert alembic_version(connect) == [FIRST]
+    assert "orders" not in tables(connect)
+    rep = report(run)
+    assert rep["downgraded"] is True and rep["downgrade_target"] == FIRST and rep["at_head"] is False
+
+
+def test_downgrade_to_an_explicit_revision_is_idempotent(moto, database, tmp_path):
+    _, url, connect = database
+    upgrade(moto, url, tmp_path)
+    extra = {"db_migration_actions": ["downgrade"], "db_migration_downgrade_to": FIRST}
+    assert migrate(moto, role_vars(url, moto, tmp_path, **extra)).rc == 0
+    again = migrate(moto, role_vars(url, moto, tmp_path, **extra))
+    assert again.rc == 0, again.output[-3000:]
+    assert again.stats["localhost"]["changed"] == 0
+    assert alembic_version(connect) == [FIRST]
+
+
+def test_restore_snapshot_creates_a_new_instance_on_moto(moto, database, rds, rds_instance, tmp_path):
+    _, url, _ = database
+    rds.create_db_snapshot(DBInstanceIdentifier=rds_instance, DBSnapshotIdentifier="pre-migration-20260101-010101")
+    extra = {"db_migration_actions": ["restore_snapshot"]}
+    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance, **extra))
+    assert run.rc == 0, run.output[-3000:]
+    restored = f"{rds_instance}-restore-20260101-010101"
+    assert report(run)["restore"]["instance"] == restored
+    instance = rds.describe_db_instances(DBInstanceIdentifier=restored)["DBInstances"][0]
+    assert instance["DBSubnetGroup"]["DBSubnetGroupName"] == "stratum-db"
+    # The original instance is left alone; a second run finds the copy and changes nothing.
+    assert rds.describe_db_instances(DBInstanceIdentifier=rds_instance)["DBInstances"]
+    again = migrate(moto, role_vars(url, moto, tmp_path, rds_instance, **extra))
+    assert again.rc == 0, again.output[-3000:]
+    assert again.stats["localhost"]["changed"] == 0
+
+
+def test_database_url_never_in_vvv_output(moto, database, postgres_server, tmp_path):
+    _, url, _ = database
+    for check in (True, False):
+        run = migrate(moto, role_vars(url, moto, tmp_path), check=check, verbosity=3)
+        assert run.rc == 0, run.output[-3000:]
+        assert postgres_server.password not in run.output
+        assert url not in run.output
+
+
+def test_database_down_fails_with_a_clear_message(moto, tmp_path):
+    url = "postgresql+psycopg2://stratum:down-pass-3141@127.0.0.1:1/stratum"
+    run = migrate(moto, role_vars(url, moto, tmp_path))
+    assert run.rc != 0
+    failure = run.failed_tasks()[0]
+    assert failure.task.endswith("DB migration | current and head revisions")
+    assert_clean_failure(failure, "alembic current failed", "connection refused")
+    assert "down-pass-3141" not in run.output
+
+
+def test_missing_project_directory_fails_before_anything(moto, tmp_path):
+    run = migrate(
+        moto,
+        role_vars(
+            "postgresql+psycopg2://x:y@127.0.0.1:1/z", moto, tmp_path, db_migration_project_dir=str(tmp_path / "nope")
+        ),
+    )
+    assert run.rc != 0
+    assert_clean_failure(run.failed_tasks()[0], "does not exist")
+
+
+def test_snapshot_identifier_has_a_time_of_day(moto, database, rds, rds_instance, tmp_path):
+    _, url, _ = database
+    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    assert run.rc == 0, run.output[-3000:]
+    stamp = report(run)["snapshot"]["id"].removeprefix("pre-migration-")
+    assert datetime.strptime(stamp, "%Y%m%d-%H%M%S")
