@@ -33,7 +33,13 @@ def conn(server) -> dict:
 
 def snapshot(client) -> dict:
     """Every key with its type and whether it has a TTL (the remaining seconds tick on their own)."""
-    return {k: (client.type(k), client.ttl(k) > 0) for k in client.scan_iter(count=1000)}
+    names = list(client.scan_iter(count=1000))
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.type(name)
+        pipe.ttl(name)
+    replies = pipe.execute()
+    return {name: (replies[2 * i], replies[2 * i + 1] > 0) for i, name in enumerate(names)}
 
 
 def test_reports_memory_essentials_biggest_keys_and_prefixes_without_changing_anything(loaded):
