@@ -260,6 +260,10 @@ def argument_spec():
 def api_error_message(exc):
     """A one-line message for an API/connection error."""
     status = getattr(exc, "status", None)
+    if status in (401, 403):
+        word = "Unauthorized" if status == 401 else "Forbidden"
+        hint = "check the credentials (api_key, kubeconfig, context)"
+        return "Kubernetes API refused the request ({0} {1}): {2}".format(status, word, hint)
     summary = getattr(exc, "summary", None)
     if callable(summary):
         try:

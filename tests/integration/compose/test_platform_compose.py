@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import failure, platform, services
+from compose_platform import failure, platform, services
 
 SECRET_VALUE = "compose-s3cr3t-token"
 

@@ -76,7 +76,7 @@ def test_token_auth_never_shows_the_token_and_bad_token_fails_cleanly(k8s):
     assert not result.failed, result.result
     assert k8s.server.token not in run.output
     result, _dummy = rollout(k8s, **{**params, "api_key": "wrong-token"})
-    assert_clean_failure(result, "401")
+    assert_clean_failure(result, "401 Unauthorized", "check the credentials")
 
 
 def test_missing_deployment_and_unreachable_api_are_clear(k8s):

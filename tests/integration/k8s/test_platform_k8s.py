@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import failure, platform, services
+from k8s_platform import failure, platform, services
 
 
 def images(k8s):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from conftest import failure, platform
+from k8s_platform import failure, platform
 
 SECRET_VALUE = "s3cr3t-db-password-value"
 
