@@ -1,4 +1,4 @@
-"""Celery fixtures: one broker with two real workers per test module (started once, shared)."""
+"""Celery fixtures: a broker with two real workers, started once and shared (tests use their own queue names)."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ def celery_cluster(broker_url: str, workdir) -> CeleryCluster:
         app.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def redis_celery(tmp_path_factory):
-    """A Redis broker with two workers consuming default and emails."""
+    """A Redis broker with two workers consuming default and emails, shared by every test (own queue names each)."""
     with servers.redis_server() as redis, celery_cluster(redis.url, tmp_path_factory.mktemp("celery")) as cluster:
         cluster.redis = redis
         yield cluster
