@@ -270,14 +270,16 @@ def run_deploy(state: dict, version: str, log: Path) -> tuple[int, dict]:
         env=state["env"],
     )
     log.write_text(run.output)
-    return run.rc, run.custom_stats.get("localhost", run.custom_stats).get("deploy", {})
+    stats = run.custom_stats.get("_run") or run.custom_stats.get("localhost") or run.custom_stats
+    return run.rc, stats.get("deploy", {})
 
 
 def describe(report: dict) -> list[str]:
     """A few readable lines from a deploy_report."""
-    lines = []
-    for step in report.get("steps", []):
-        lines.append(f"     - {step}")
+    lines = [f"     - {step}" for step in report.get("steps", [])]
+    failure = report.get("failure") or {}
+    if failure:
+        lines.append(f"     ! failed at {failure.get('step')}: {failure.get('msg')}")
     return lines
 
 
