@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / ".build" / "collections"))
 
-from ansible_collections.stratum.ops.plugins.module_utils.postgres import connect  # noqa: E402
-from ansible_collections.stratum.ops.plugins.module_utils.postgres_bloat import bloat_report  # noqa: E402
-from harness import servers  # noqa: E402
+from ansible_collections.stratum.ops.plugins.module_utils.postgres import connect
+from ansible_collections.stratum.ops.plugins.module_utils.postgres_bloat import bloat_report
+from harness import servers
 
 THRESHOLD = 30.0
 MIN_SIZE = 1024 * 1024
@@ -97,7 +97,11 @@ def runbook(conn) -> tuple[float, dict[str, float]]:
 
 def score(name: str, seconds: float, measured: dict[str, float], flagged: set[str], truth, bloated: set[str]) -> dict:
     errors_bloated = [abs(measured[t] - truth[t][1]) for t in bloated if measured.get(t) is not None]
-    errors_all = [abs(measured[t] - truth[t][1]) for t, (size, _) in truth.items() if size >= MIN_SIZE and measured.get(t) is not None]
+    errors_all = [
+        abs(measured[t] - truth[t][1])
+        for t, (size, _pct) in truth.items()
+        if size >= MIN_SIZE and measured.get(t) is not None
+    ]
     really = {t for t, (size, pct) in truth.items() if pct >= THRESHOLD and size >= MIN_SIZE}
     return {
         "method": name,
@@ -126,17 +130,21 @@ def main() -> None:
         truth = exact_truth(conn)
         rows = []
         best, seen = float("inf"), {}
-        for _ in range(args.repeat):
+        for _attempt in range(args.repeat):
             seconds, seen = runbook(conn)
             best = min(best, seconds)
-        rows.append(score("runbook query", best, seen, {t for t, pct in seen.items() if pct >= THRESHOLD}, truth, bloated))
+        rows.append(
+            score("runbook query", best, seen, {t for t, pct in seen.items() if pct >= THRESHOLD}, truth, bloated)
+        )
         login = server.login_args()
         for method in ("estimate", "exact", "hybrid"):
             best, report = float("inf"), None
-            for _ in range(args.repeat):
+            for _attempt in range(args.repeat):
                 mconn = connect(login, statement_timeout=600)
                 started = time.perf_counter()
-                report = bloat_report(mconn, method=method, schemas=["bench"], min_size_bytes=MIN_SIZE, threshold_pct=THRESHOLD)
+                report = bloat_report(
+                    mconn, method=method, schemas=["bench"], min_size_bytes=MIN_SIZE, threshold_pct=THRESHOLD
+                )
                 best = min(best, time.perf_counter() - started)
                 mconn.close()
             measured = {e["name"]: e["bloat_pct"] for e in report["tables"]}
@@ -146,11 +154,16 @@ def main() -> None:
         report = bloat_report(mconn, method="estimate", schemas=["bench"], min_size_bytes=0, threshold_pct=THRESHOLD)
         mconn.close()
         measured = {e["name"]: e["bloat_pct"] for e in report["tables"]}
-        tiny_alarms = sum(1 for e in report["over_threshold"] if truth[e["name"]][0] < MIN_SIZE and e["name"] not in bloated)
+        tiny_alarms = sum(
+            1 for e in report["over_threshold"] if truth[e["name"]][0] < MIN_SIZE and e["name"] not in bloated
+        )
         conn.close()
 
     print()
-    print(f"{'method':<16}{'seconds':>9}{'err bloated':>13}{'err >=1MiB':>12}{'found':>8}{'false alarms':>14}{'<min_size':>11}")
+    print(
+        f"{'method':<16}{'seconds':>9}{'err bloated':>13}{'err >=1MiB':>12}{'found':>8}"
+        f"{'false alarms':>14}{'<min_size':>11}"
+    )
     for r in rows:
         print(
             f"{r['method']:<16}{r['seconds']:>9.3f}{r['err_bloated']:>13.1f}{r['err_all']:>12.1f}"

@@ -24,7 +24,7 @@ def busy_server(postgres_server, pg):
         opened.append(conn)
         return conn
 
-    idle = [app_conn() for _ in range(3)]
+    idle = [app_conn() for _attempt in range(3)]
     for conn in idle:
         conn.autocommit = True
         conn.cursor().execute("SELECT 1")
@@ -72,7 +72,7 @@ def _sessions_left(pg) -> int:
 
 
 def test_reports_usage_counts_long_running_idle_tx_and_lock_chains(postgres_server, busy_server):
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "long_running_seconds": 0.5, "query_max_length": 12}
     )
     assert result.status == "ok", result.result
@@ -99,11 +99,11 @@ def test_reports_usage_counts_long_running_idle_tx_and_lock_chains(postgres_serv
 
 
 def test_check_mode_returns_the_same_report(postgres_server):
-    result, _ = run_module(MODULE, postgres_server.login_args(), check=True)
+    result, _run = run_module(MODULE, postgres_server.login_args(), check=True)
     assert result.status == "ok", result.result
     assert result["total"] >= 1 and result["blocked"] == []
 
 
 def test_negative_threshold_is_refused(postgres_server):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), "long_running_seconds": -1})
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), "long_running_seconds": -1})
     assert_clean_failure(result, "long_running_seconds")

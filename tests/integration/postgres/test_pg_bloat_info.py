@@ -33,7 +33,7 @@ def by_name(entries):
 
 @pytest.mark.parametrize("method", ["estimate", "exact", "hybrid"])
 def test_real_bloat_is_found_and_healthy_table_is_not(postgres_server, bloat_schema, method):
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "method": method, "schemas": [bloat_schema], "min_size_bytes": 65536}
     )
     assert result.status == "ok", result.result
@@ -52,7 +52,7 @@ def test_real_bloat_is_found_and_healthy_table_is_not(postgres_server, bloat_sch
 
 
 def test_threshold_above_the_bloat_flags_nothing(postgres_server, bloat_schema):
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema], "threshold_pct": 90, "min_size_bytes": 0}
     )
     assert result.status == "ok", result.result
@@ -61,7 +61,7 @@ def test_threshold_above_the_bloat_flags_nothing(postgres_server, bloat_schema):
 
 def test_min_size_keeps_small_tables_out_of_over_threshold(postgres_server, bloat_schema):
     # The tiny table is almost all dead rows: exact measure says so, but it is one page.
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE,
         {
             **postgres_server.login_args(),
@@ -73,7 +73,7 @@ def test_min_size_keeps_small_tables_out_of_over_threshold(postgres_server, bloa
     tiny = by_name(result["tables"])["tiny"]
     assert tiny["bloat_pct"] > 50 and tiny["size_bytes"] < 1048576
     assert [e["name"] for e in result["over_threshold"]] == ["orders"]
-    low, _ = run_module(
+    low, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "method": "exact", "tables": [f"{bloat_schema}.tiny"], "min_size_bytes": 0},
     )
@@ -81,7 +81,7 @@ def test_min_size_keeps_small_tables_out_of_over_threshold(postgres_server, bloa
 
 
 def test_indexes_are_measured_when_asked(postgres_server, bloat_schema):
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "schemas": [bloat_schema], "include_indexes": True, "min_size_bytes": 0},
     )
@@ -90,13 +90,13 @@ def test_indexes_are_measured_when_asked(postgres_server, bloat_schema):
     assert indexes["orders_pkey"]["table"] == "orders"
     assert indexes["orders_pkey"]["kind"] == "index"
     assert indexes["orders_pkey"]["bloat_pct"] > indexes["customers_pkey"]["bloat_pct"]
-    without, _ = run_module(MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema]})
+    without, _run = run_module(MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema]})
     assert without["indexes"] == []
 
 
 def test_exclude_schemas_and_hostile_table_names_are_only_filters(postgres_server, pg, bloat_schema):
     hostile = "x'); DROP TABLE bloat_case.customers; --"
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "tables": [hostile, 'a"b;c'], "exclude_schemas": ["public"]}
     )
     assert result.status == "ok", result.result
@@ -108,15 +108,15 @@ def test_exact_without_pgstattuple_names_the_extension(postgres_server, pg):
     db = unique("noext")
     run_sql(pg, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
     for method in ("exact", "hybrid"):
-        result, _ = run_module(MODULE, {**postgres_server.login_args(), "login_db": db, "method": method})
+        result, _run = run_module(MODULE, {**postgres_server.login_args(), "login_db": db, "method": method})
         assert_clean_failure(result, "pgstattuple", "CREATE EXTENSION", db)
     # estimate needs nothing extra
-    ok, _ = run_module(MODULE, {**postgres_server.login_args(), "db": db})
+    ok, _run = run_module(MODULE, {**postgres_server.login_args(), "db": db})
     assert ok.status == "ok", ok.result
 
 
 def test_check_mode_reports_the_same_and_changes_nothing(postgres_server, bloat_schema):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema]}, check=True)
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), "schemas": [bloat_schema]}, check=True)
     assert result.status == "ok", result.result
     assert [e["name"] for e in result["over_threshold"]] == ["orders"]
 
@@ -130,7 +130,7 @@ def test_check_mode_reports_the_same_and_changes_nothing(postgres_server, bloat_
     ],
 )
 def test_bad_input_fails_with_clear_message(postgres_server, args, fragment):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), **args})
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), **args})
     assert_clean_failure(result, fragment)
 
 
@@ -141,7 +141,7 @@ def test_unprivileged_role_estimates_from_pg_stats(postgres_server, pg, bloat_sc
     run_sql(pg, sql.SQL("GRANT USAGE ON SCHEMA bloat_case TO {}").format(sql.Identifier(role)))
     run_sql(pg, sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA bloat_case TO {}").format(sql.Identifier(role)))
     args = {**postgres_server.login_args(), "login_user": role, "login_password": "reader-pass"}
-    result, _ = run_module(MODULE, {**args, "schemas": [bloat_schema], "min_size_bytes": 65536})
+    result, _run = run_module(MODULE, {**args, "schemas": [bloat_schema], "min_size_bytes": 65536})
     assert result.status == "ok", result.result
     assert [e["name"] for e in result["over_threshold"]] == ["orders"]
     assert 45 <= by_name(result["tables"])["orders"]["bloat_pct"] <= 75

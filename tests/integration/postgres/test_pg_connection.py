@@ -51,5 +51,5 @@ def test_connection_defaults_come_from_pg_environment(postgres_server):
 def test_server_down_fails_clearly():
     port = servers.free_port()
     args = {"login_host": "127.0.0.1", "login_port": port, "login_password": "x", "connect_timeout": 3}
-    result, _ = run_module("stratum.ops.pg_activity_info", args)
+    result, _run = run_module("stratum.ops.pg_activity_info", args)
     assert_clean_failure(result, "cannot connect", str(port))

@@ -46,8 +46,8 @@ def sparse_index_table(pg):
 
 def test_reindex_concurrently_really_runs_and_the_index_shrinks(postgres_server, pg, sparse_index_table):
     index = f"{sparse_index_table}_n"
-    size_before, node_before, _ = index_state(pg, index)
-    result, _ = run_module(
+    size_before, node_before, _valid = index_state(pg, index)
+    result, _run = run_module(
         MODULE,
         {
             **postgres_server.login_args(),
@@ -69,8 +69,8 @@ def test_reindex_concurrently_really_runs_and_the_index_shrinks(postgres_server,
 
 def test_check_mode_lists_statements_and_runs_none(postgres_server, pg, sparse_index_table):
     index = f"{sparse_index_table}_n"
-    _, node_before, _ = index_state(pg, index)
-    result, _ = run_module(
+    _size, node_before, _valid = index_state(pg, index)
+    result, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "operation": "reindex", "objects": [f"public.{sparse_index_table}"]},
         check=True,
@@ -79,7 +79,7 @@ def test_check_mode_lists_statements_and_runs_none(postgres_server, pg, sparse_i
     assert result["statements"] == [f'REINDEX TABLE CONCURRENTLY "public"."{sparse_index_table}"']
     assert result["results"][0]["result"] == "check_mode"
     assert index_state(pg, index)[1] == node_before
-    vac, _ = run_module(
+    vac, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "operation": "vacuum_analyze", "objects": [sparse_index_table]},
         check=True,
@@ -102,7 +102,7 @@ def test_lock_held_elsewhere_fails_on_lock_timeout_with_nothing_half_done(postgr
         holder.cursor().execute(
             sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(sparse_index_table))
         )
-        result, _ = run_module(
+        result, _run = run_module(
             MODULE,
             {
                 **postgres_server.login_args(),
@@ -128,7 +128,7 @@ def test_statement_timeout_bounds_each_statement(postgres_server, sparse_index_t
         holder.cursor().execute(
             sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(sparse_index_table))
         )
-        result, _ = run_module(
+        result, _run = run_module(
             MODULE,
             {
                 **postgres_server.login_args(),
@@ -145,7 +145,7 @@ def test_statement_timeout_bounds_each_statement(postgres_server, sparse_index_t
 
 
 def test_blocking_reindex_needs_allow_blocking(postgres_server, pg, sparse_index_table):
-    refused, _ = run_module(
+    refused, _run = run_module(
         MODULE,
         {
             **postgres_server.login_args(),
@@ -155,7 +155,7 @@ def test_blocking_reindex_needs_allow_blocking(postgres_server, pg, sparse_index
         },
     )
     assert_clean_failure(refused, "allow_blocking")
-    allowed, _ = run_module(
+    allowed, _run = run_module(
         MODULE,
         {
             **postgres_server.login_args(),
@@ -222,12 +222,12 @@ def test_hostile_identifiers_are_quoted_never_executed(postgres_server, pg):
     evil = 'evil"; DROP TABLE victim; --'
     run_sql(pg, "CREATE TABLE IF NOT EXISTS victim (id int)")
     run_sql(pg, sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(evil)))
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "operation": "vacuum", "objects": [{"schema": "public", "name": evil}]}
     )
     assert result.status == "changed", result.result
     assert result["statements"] == ['VACUUM "public"."evil""; DROP TABLE victim; --"']
-    missing, _ = run_module(
+    missing, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "operation": "analyze", "objects": ["public.x'; DROP TABLE victim; --"]},
     )
@@ -245,12 +245,12 @@ def test_hostile_identifiers_are_quoted_never_executed(postgres_server, pg):
     ],
 )
 def test_bad_input_fails_with_clear_message(postgres_server, args, fragment):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), **args})
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), **args})
     assert_clean_failure(result, fragment)
 
 
 def test_no_objects_changes_nothing(postgres_server):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), "operation": "vacuum", "objects": []})
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), "operation": "vacuum", "objects": []})
     assert result.status == "ok", result.result
     assert result["statements"] == [] and not result.changed
 
@@ -264,7 +264,7 @@ def test_backend_killed_midway_fails_clearly(postgres_server, pg, sparse_index_t
         )
 
         def run():
-            outcome["result"], _ = run_module(
+            outcome["result"], _run = run_module(
                 MODULE,
                 {
                     **postgres_server.login_args(),

@@ -33,7 +33,7 @@ def sessions(postgres_server, pg):
         opened.append(conn)
         return conn.get_backend_pid()
 
-    idle = {open_idle(target, "t-pass") for _ in range(3)}
+    idle = {open_idle(target, "t-pass") for _attempt in range(3)}
     other_idle = open_idle(other, "o-pass")
     active_conn = start_async(postgres_server, "SELECT pg_sleep(120)", user=target, password="t-pass")
     opened.append(active_conn)
@@ -55,7 +55,7 @@ def sessions(postgres_server, pg):
 
 def test_check_mode_lists_idle_sessions_of_the_user_and_terminates_nothing(postgres_server, pg, sessions):
     every = sessions["idle"] | {sessions["other_idle"], sessions["active"]}
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1}, check=True
     )
     assert result.status == "changed", result.result
@@ -67,31 +67,33 @@ def test_check_mode_lists_idle_sessions_of_the_user_and_terminates_nothing(postg
 
 def test_terminates_only_the_users_sessions_idle_long_enough(postgres_server, pg, sessions):
     every = sessions["idle"] | {sessions["other_idle"], sessions["active"]}
-    not_yet, _ = run_module(
+    not_yet, _run = run_module(
         MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 3600}
     )
     assert not_yet.status == "ok", not_yet.result
     assert not_yet["count"] == 0 and not not_yet.changed
     assert alive(pg, every) == every
 
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1})
+    result, _run = run_module(
+        MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1}
+    )
     assert result.status == "changed", result.result
     assert {t["pid"] for t in result["terminated"]} == sessions["idle"]
     assert all(t["usename"] == sessions["target"] for t in result["terminated"])
     assert wait_until(lambda: not alive(pg, sessions["idle"]))
     assert alive(pg, every) == {sessions["other_idle"], sessions["active"]}
 
-    again, _ = run_module(MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1})
+    again, _run = run_module(MODULE, {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1})
     assert again.status == "ok" and again["count"] == 0
 
 
 def test_max_terminations_and_application_filter(postgres_server, pg, sessions):
-    other_app, _ = run_module(
+    other_app, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1, "application_name": "cron"},
     )
     assert other_app["count"] == 0
-    capped, _ = run_module(
+    capped, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "usename": sessions["target"], "idle_seconds": 1, "max_terminations": 2},
     )
@@ -100,7 +102,7 @@ def test_max_terminations_and_application_filter(postgres_server, pg, sessions):
 
 
 def test_all_users_never_lists_its_own_or_background_backends(postgres_server, pg):
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE,
         {**postgres_server.login_args(), "all_users": True, "states": ["idle", "active"], "idle_seconds": 0},
         check=True,
@@ -125,13 +127,13 @@ def test_all_users_never_lists_its_own_or_background_backends(postgres_server, p
     ],
 )
 def test_bad_filters_fail_clearly(postgres_server, args, fragment):
-    result, _ = run_module(MODULE, {**postgres_server.login_args(), **args})
+    result, _run = run_module(MODULE, {**postgres_server.login_args(), **args})
     assert_clean_failure(result, fragment)
 
 
 def test_hostile_usename_is_a_value_not_sql(postgres_server, pg):
     run_sql(pg, "CREATE TABLE IF NOT EXISTS keep_me (id int)")
-    result, _ = run_module(
+    result, _run = run_module(
         MODULE, {**postgres_server.login_args(), "usename": "x' OR 1=1; DROP TABLE keep_me; --", "idle_seconds": 0}
     )
     assert result.status == "ok", result.result
