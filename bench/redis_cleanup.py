@@ -94,7 +94,7 @@ def keys_xargs_del(server) -> None:
 
 
 def scan_unlink_loop(server) -> None:
-    client = server.client()
+    client = server.client(socket_timeout=900)
     cursor = 0
     while True:
         cursor, keys = client.scan(cursor, match=PATTERN, count=1000)
@@ -131,7 +131,8 @@ def main() -> None:
     n = args.keys
     rows = []
     with servers.redis_server(extra_args=["--enable-debug-command", "yes"]) as server:
-        client = server.client()
+        # DEBUG POPULATE and KEYS take long on a loaded machine; never give up on them.
+        client = server.client(socket_timeout=900)
 
         def measure(name: str, fn, own_clock=None) -> None:
             load(client, n)
