@@ -96,7 +96,8 @@ _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*:")
 
 def error_detail(output: str) -> str:
     """The exception of a failed alembic run (e.g. `OperationalError: connection refused`), not its traceback."""
-    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.strip().startswith("(Background")]
+    lines = [line.strip() for line in output.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("(Background")]
     starts = [i for i, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
     picked = lines[starts[-1] : starts[-1] + 3] if starts else lines[-2:]
     return " | ".join(picked)[:1000]
@@ -173,7 +174,7 @@ class Alembic:
                 "a relative downgrade needs exactly one, give an explicit revision"
             )
         target: str | None = current[0]
-        for _ in range(steps):
+        for _step in range(steps):
             if target is None:
                 raise AlembicError(f"cannot downgrade {revision} from {current[0]}: fewer revisions than that")
             target = self.parent(target)

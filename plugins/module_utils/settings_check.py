@@ -145,7 +145,7 @@ def check_secrets(
     elif equal_pairs:
         checks.append(_check("secrets_unique", "fail", "equal secrets: " + ", ".join(equal_pairs)))
     else:
-        checks.append(_check("secrets_unique", "pass", ", ".join(k for k, _ in present) + " are all different"))
+        checks.append(_check("secrets_unique", "pass", ", ".join(pair[0] for pair in present) + " are all different"))
     return checks
 
 

@@ -22,7 +22,7 @@ description:
     offline mode never connects, so it also runs in check mode.
   - In check mode, reads the current and head revisions and reports what would run, changing nothing.
 author:
-  - Stratum SRE
+  - Stratum SRE (@stratum-sre)
 options:
   project_dir:
     description: Directory of the Alembic project (where C(alembic.ini) lives); alembic runs there.
@@ -65,8 +65,10 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Needs alembic installed where O(executable) points; the module itself only runs it.

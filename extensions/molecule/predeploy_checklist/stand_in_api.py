@@ -1,7 +1,7 @@
 """A stand-in API for the predeploy_checklist scenario: 200 on /health, /health/ready, /health/live, /metrics.
 
-    python stand_in_api.py start --state FILE     # detaches, writes {"pid", "port", "url"}
-    python stand_in_api.py stop --state FILE
+python stand_in_api.py start --state FILE     # detaches, writes {"pid", "port", "url"}
+python stand_in_api.py stop --state FILE
 """
 
 from __future__ import annotations

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-ALEMBIC_PROJECT = REPO / "tests" / "fixtures" / "alembic_project"
-ALEMBIC = Path(sys.executable).parent / "alembic"
 _counter = itertools.count()
 
 
@@ -63,18 +58,3 @@ def database(postgres_server, request):
         f"@{postgres_server.host}:{postgres_server.port}/{name}"
     )
     return name, url, lambda: postgres_server.connect(dbname=name)
-
-
-def role_vars(url: str, moto, tmp_path: Path, instance: str | None = None, **extra) -> dict:
-    """Role variables for one run against the test project, PostgreSQL and moto."""
-    return {
-        "db_migration_project_dir": str(ALEMBIC_PROJECT),
-        "db_migration_alembic_executable": str(ALEMBIC),
-        "db_migration_database_url": url,
-        "db_migration_artifact_dir": str(tmp_path / "artifacts"),
-        "db_migration_rds_instance": instance or "",
-        "db_migration_snapshot": instance is not None,
-        "db_migration_aws": {"endpoint_url": moto.endpoint_url, "region": moto.region},
-        "stratum_environment": "test",
-        **extra,
-    }

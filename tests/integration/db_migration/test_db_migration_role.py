@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import REPO, role_vars
+from db_migration_helpers import REPO, role_vars
 from harness.ansible_run import assert_clean_failure, run_playbook
 
 PLAYBOOK = REPO / "playbooks" / "db_migration.yml"

@@ -1,0 +1,25 @@
+"""Helpers for the db_migration tests: paths of the test Alembic project and the role variables of a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+ALEMBIC_PROJECT = REPO / "tests" / "fixtures" / "alembic_project"
+ALEMBIC = Path(sys.executable).parent / "alembic"
+
+
+def role_vars(url: str, moto, tmp_path: Path, instance: str | None = None, **extra) -> dict:
+    """Role variables for one run against the test project, PostgreSQL and moto."""
+    return {
+        "db_migration_project_dir": str(ALEMBIC_PROJECT),
+        "db_migration_alembic_executable": str(ALEMBIC),
+        "db_migration_database_url": url,
+        "db_migration_artifact_dir": str(tmp_path / "artifacts"),
+        "db_migration_rds_instance": instance or "",
+        "db_migration_snapshot": instance is not None,
+        "db_migration_aws": {"endpoint_url": moto.endpoint_url, "region": moto.region},
+        "stratum_environment": "test",
+        **extra,
+    }
