@@ -49,6 +49,7 @@ def secret_age_facts(name: str, described: dict[str, Any] | None, now: datetime.
         "last_rotated_date": rotated.isoformat() if rotated else None,
         "age_days": age_days,
         "rotation_enabled": bool(described.get("RotationEnabled")),
+        "tags": {t["Key"]: t.get("Value", "") for t in described.get("Tags") or []},
         "deleted": deleted,
         "due": due,
         "reason": reason,

@@ -86,6 +86,9 @@ secrets:
     rotation_enabled:
       description: Whether Secrets Manager's own rotation is configured.
       type: bool
+    tags:
+      description: The secret's tags as a dict.
+      type: dict
     deleted:
       description: Whether the secret is scheduled for deletion.
       type: bool

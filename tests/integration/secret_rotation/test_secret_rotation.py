@@ -147,3 +147,26 @@ def test_unknown_action_is_refused(aws):
     assert run.rc != 0
     assert "secret_rotation_actions" in run.failed_tasks()[0]["msg"]
     assert value(aws, JWT) == OLD_JWT
+
+
+def test_forced_rotation_for_a_ticket_happens_once(aws):
+    args = {
+        "secret_rotation_force": True,
+        "secret_rotation_ticket": "INC-4242",
+        "secret_rotation_actions": ["rotate"],
+        "secret_rotation_secrets": [{"name": JWT, "invalidates_sessions": True}],
+    }
+    run = play(aws, **args)
+    assert run.rc == 0, run.output[-3000:]
+    rotated = value(aws, JWT)
+    assert rotated != OLD_JWT
+    tags = aws.client("secretsmanager").describe_secret(SecretId=JWT)["Tags"]
+    assert {"Key": "stratum:rotation-ticket", "Value": "INC-4242"} in tags
+    again = play(aws, **args)
+    assert again.rc == 0, again.output[-3000:]
+    assert value(aws, JWT) == rotated
+    assert [t.task for t in again.tasks if t.changed] == []
+    # A new ticket rotates again.
+    third = play(aws, **{**args, "secret_rotation_ticket": "INC-4243"})
+    assert third.rc == 0, third.output[-3000:]
+    assert value(aws, JWT) not in (rotated, OLD_JWT)
