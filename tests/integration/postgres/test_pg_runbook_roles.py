@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from harness.ansible_run import run_playbook
@@ -62,3 +63,36 @@ def test_maintenance_playbook_triage_only_changes_nothing(postgres_server, pg):
     assert report["vacuumed"] == [] and report["reindexed"] == []
     last_vacuum = query(pg, "SELECT last_vacuum FROM pg_stat_user_tables WHERE schemaname = %s", (schema,))
     assert last_vacuum == [(None,)]
+
+
+def test_connections_platform_actions_go_through_the_platform_layer(postgres_server, tmp_path):
+    # The Compose platform with the fake docker CLI (tests/compose_double) stands in for the cluster.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compose"))
+    from compose_platform import COMPOSE_FILE, ComposeProject, services
+
+    project = tmp_path / "stratum"
+    project.mkdir()
+    (project / "compose.yml").write_text(COMPOSE_FILE)
+    (project / ".env").write_text("STRATUM_API_TAG=1.0.0\nSTRATUM_WORKERS_TAG=1.0.0\n")
+    (project / "api.env").write_text("LOG_LEVEL=info\n")
+    compose = ComposeProject(project, tmp_path / "docker-state.json", tmp_path / "docker-calls.jsonl")
+    assert compose.docker("compose", "--project-directory", str(project), "up", "--detach", "--wait").returncode == 0
+
+    run = run_playbook(
+        PLAYBOOKS / "incident_db_connections.yml",
+        extra_vars={
+            **inventory_vars(postgres_server),
+            "stratum_platform": "compose",
+            "stratum_services": services(str(project)),
+            "incident_db_connections_actions": ["scale_down_workers", "increase_pool_size", "restart_api"],
+            "incident_db_connections_workers_replicas": 2,
+            "incident_db_connections_pool_size": 25,
+        },
+        env={**compose.env, "PGPASSWORD": postgres_server.password},
+    )
+    assert run.rc == 0, run.output[-3000:]
+    assert len(compose.containers("workers")) == 2
+    assert "DATABASE_POOL_SIZE=25" in (project / "api.env").read_text()
+    assert any("restart" in call for call in compose.calls())
+    report = run.custom_stats["_run"]["incident_db_connections_report"]
+    assert report["terminated"] == [] and report["total_after"] >= 1
