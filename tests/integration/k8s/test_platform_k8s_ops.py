@@ -62,7 +62,7 @@ def test_scale_check_mode_changes_nothing_and_missing_hpa_is_clear(k8s):
     assert run.rc == 0, run.output[-3000:]
     assert result["changed"] is True
     assert k8s.deployment()["spec"]["replicas"] == 2
-    _dummy, run = platform(k8s, "scale", platform_max_replicas=6)
+    _dummy, run = platform(k8s, "scale", platform_replicas=2, platform_max_replicas=6)
     assert "no HorizontalPodAutoscaler 'stratum-api' in namespace production" in failure(run)
 
 
