@@ -73,7 +73,7 @@ def main() -> None:
 
             counting = CountingClient(ecs)
             timings, target = [], None
-            for _ in range(opts.repeat):
+            for _attempt in range(opts.repeat):
                 counting.calls = 0
                 start = time.perf_counter()
                 svc = describe_service(counting, cluster, service)
@@ -83,7 +83,7 @@ def main() -> None:
             current_arn = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
 
             start = time.perf_counter()
-            result, _ = run_module(
+            result, _run = run_module(
                 "stratum.ops.ecs_rollback",
                 {"cluster": cluster, "service": service, "poll_interval": 1, **moto.module_args()},
                 env=moto.env,
@@ -104,7 +104,7 @@ def main() -> None:
 
     header = ("revisions", "runbook sed gives", "stratum.ops picks", "API calls", "choice ms", "rolled to", "run s")
     print(" | ".join(header))
-    print(" | ".join("---" for _ in header))
+    print(" | ".join("---" for _column in header))
     for size, sed, pick, calls, ms, to, full in rows:
         print(f"{size} | {sed} | {pick} | {calls} | {ms:.1f} | {to} | {full:.1f}")
 

@@ -96,7 +96,7 @@ def test_deploy_check_mode_then_deploy_then_again_unchanged(moto, api):
 
 
 def test_deploy_without_a_version_fails_clearly(moto, api):
-    _, run = platform(moto, "deploy")
+    _result, run = platform(moto, "deploy")
     assert run.rc != 0
     assert "needs platform_version" in json.dumps([t.result for t in run.failed_tasks()])
 
@@ -131,7 +131,7 @@ def test_rollback_of_a_service_that_never_stabilises_names_service_platform_and_
     ecs_fresh.register("stratum-api", "1.0")
     ecs_fresh.service(CLUSTER, API, ecs_fresh.register("stratum-api", "1.1"), desired=2, stable=False)
 
-    _, run = platform(moto, "rollback", platform_wait_timeout=2)
+    _result, run = platform(moto, "rollback", platform_wait_timeout=2)
 
     assert run.rc != 0
     failure = run.failed_tasks()[-1]
@@ -242,7 +242,7 @@ def test_config_reads_env_and_secrets_with_values_only_in_the_no_log_fact(moto, 
 
 
 def test_unknown_cluster_fails_with_a_clear_message(moto, ecs_fresh):
-    _, run = platform(moto, "status")
+    _result, run = platform(moto, "status")
     assert run.rc != 0
     assert "ECS cluster 'stratum-test' not found" in json.dumps([t.result for t in run.failed_tasks()])
     assert "Traceback" not in run.output
