@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every molecule scenario in extensions/molecule (or the ones named as arguments).
+# Every molecule scenario in extensions/molecule (or the ones named as arguments), MOLECULE_JOBS at a time
+# (default 2: one per core; each scenario starts its own backends on free ports, so they never clash).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/.venv/bin:$PATH"
@@ -15,18 +16,24 @@ if [ ${#scenarios[@]} -eq 0 ]; then
   echo "molecule: no scenarios found in extensions/molecule" >&2
   exit 1
 fi
-failed=()
-for s in "${scenarios[@]}"; do
-  echo "== molecule scenario $s"
-  if ! molecule --base-config molecule/config.yml test -s "$s" > "/tmp/molecule-$s.log" 2>&1; then
-    tail -60 "/tmp/molecule-$s.log"
-    failed+=("$s")
+logs=$(mktemp -d /tmp/stratum-molecule.XXXXXX)
+
+run_one() {
+  local s=$1 logs=$2 start=$SECONDS
+  if molecule --base-config molecule/config.yml test -s "$s" > "$logs/$s.log" 2>&1; then
+    echo "molecule: $s passed in $((SECONDS - start))s"
   else
-    grep -E "actions=" "/tmp/molecule-$s.log" | tail -1 || true
+    echo "molecule: $s FAILED in $((SECONDS - start))s; last lines of $logs/$s.log:"
+    tail -60 "$logs/$s.log"
+    touch "$logs/$s.failed"
   fi
-done
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "molecule: failed scenarios: ${failed[*]}" >&2
+}
+export -f run_one
+printf '%s\n' "${scenarios[@]}" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'run_one "$@"' _ {} "$logs"
+
+failed=$(cd "$logs" && ls -- *.failed 2>/dev/null | sed 's/\.failed$//' | tr '\n' ' ')
+if [ -n "$failed" ]; then
+  echo "molecule: failed scenarios: $failed (logs in $logs)" >&2
   exit 1
 fi
 echo "molecule: ${#scenarios[@]} scenarios passed"
