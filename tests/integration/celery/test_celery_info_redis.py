@@ -16,7 +16,7 @@ def test_backlog_depth_is_exact_including_priority_sub_queues(redis_celery):
     assert client.llen("bulk_prio") == 13, "the base list alone must hold only the priority-0 tasks"
     assert client.llen(f"bulk_prio{PRIORITY_SUFFIX}9") == 15
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info",
         {
             "broker_url": redis_celery.broker_url,
@@ -38,7 +38,7 @@ def test_backlog_depth_is_exact_including_priority_sub_queues(redis_celery):
 def test_default_queues_are_every_worker_queue_plus_celery(redis_celery):
     redis_celery.send("celery", 3)
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info", {"broker_url": redis_celery.broker_url, "workers": redis_celery.worker_names}
     )
 
@@ -49,7 +49,7 @@ def test_default_queues_are_every_worker_queue_plus_celery(redis_celery):
 
 
 def test_workers_report_pool_concurrency_and_queues(redis_celery):
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info",
         {"broker_url": redis_celery.broker_url, "workers": redis_celery.worker_names, "queues": ["default"]},
         check=True,
@@ -66,7 +66,7 @@ def test_workers_report_pool_concurrency_and_queues(redis_celery):
 
 
 def test_include_limits_what_is_collected(redis_celery):
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info",
         {
             "broker_url": redis_celery.broker_url,
@@ -86,7 +86,7 @@ def test_stopped_worker_is_listed_unresponsive(redis_celery, celery_workers):
     gone = celery_workers(redis_celery.broker_url, "gamma", queues=["default"])
     gone.stop()
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info",
         {
             "broker_url": redis_celery.broker_url,
@@ -105,7 +105,7 @@ def test_stopped_worker_is_listed_unresponsive(redis_celery, celery_workers):
 
 
 def test_broker_url_comes_from_the_environment(redis_celery):
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info",
         {"queues": ["default"], "workers": redis_celery.worker_names},
         env={"CELERY_BROKER_URL": redis_celery.broker_url},
@@ -118,7 +118,7 @@ def test_broker_url_comes_from_the_environment(redis_celery):
 
 def test_broker_down_fails_with_clear_msg():
     port = servers.free_port()
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_info", {"broker_url": f"redis://:pw-down-Q9@127.0.0.1:{port}/0", "timeout": 0.5}
     )
 
@@ -151,7 +151,7 @@ def test_broker_password_never_in_verbose_output(redis_server_factory, tmp_path)
 
 
 def test_missing_broker_url_fails_with_clear_msg():
-    result, _ = run_module("stratum.ops.celery_info", {"queues": ["default"]}, env={"CELERY_BROKER_URL": ""})
+    result, _unused = run_module("stratum.ops.celery_info", {"queues": ["default"]}, env={"CELERY_BROKER_URL": ""})
 
     assert_clean_failure(result, "broker_url")
 
@@ -166,6 +166,6 @@ def test_bad_inputs_fail_with_clear_msg(redis_celery, run_cases):
         ({"broker_url": url, "include": ["ping", "gossip"]}, "include"),
         ({"broker_url": url, "queues": [""]}, "must not contain empty names"),
     ]
-    results, _ = run_cases("stratum.ops.celery_info", [args for args, _ in cases])
-    for result, (_, fragment) in zip(results, cases, strict=True):
+    results, _unused = run_cases("stratum.ops.celery_info", [args for args, _unused in cases])
+    for result, (_unused, fragment) in zip(results, cases, strict=True):
         assert_clean_failure(result, fragment)

@@ -17,7 +17,7 @@ def depth(cluster, queue: str) -> int:
 def test_purge_refused_without_allowed_queues_or_force(redis_celery):
     redis_celery.send("purge_refused", 12)
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge", {"broker_url": redis_celery.broker_url, "queue": "purge_refused"}
     )
 
@@ -28,7 +28,7 @@ def test_purge_refused_without_allowed_queues_or_force(redis_celery):
 def test_purge_refused_when_queue_not_in_allowed_queues(redis_celery):
     redis_celery.send("purge_other", 4)
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge",
         {"broker_url": redis_celery.broker_url, "queue": "purge_other", "allowed_queues": ["reports", "thumbnails"]},
     )
@@ -41,7 +41,7 @@ def test_check_mode_purges_nothing_and_reports_depth(redis_celery):
     redis_celery.send("purge_check", 6)
     redis_celery.send("purge_check", 4, priority=9)
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge",
         {"broker_url": redis_celery.broker_url, "queue": "purge_check", "allowed_queues": ["purge_check"]},
         check=True,
@@ -58,8 +58,8 @@ def test_purge_allowed_queue_empties_every_priority_list_then_is_idempotent(redi
     redis_celery.send("untouched", 2)
     args = {"broker_url": redis_celery.broker_url, "queue": "purge_me", "allowed_queues": ["purge_me"]}
 
-    first, _ = run_module("stratum.ops.celery_purge", args)
-    second, _ = run_module("stratum.ops.celery_purge", args)
+    first, _unused = run_module("stratum.ops.celery_purge", args)
+    second, _unused = run_module("stratum.ops.celery_purge", args)
 
     assert first.changed and first["depth_before"] == 10 and first["purged"] == 10
     assert depth(redis_celery, "purge_me") == 0
@@ -70,7 +70,7 @@ def test_purge_allowed_queue_empties_every_priority_list_then_is_idempotent(redi
 def test_force_purges_a_queue_not_allowed(redis_celery):
     redis_celery.send("purge_forced", 5)
 
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge", {"broker_url": redis_celery.broker_url, "queue": "purge_forced", "force": True}
     )
 
@@ -79,7 +79,7 @@ def test_force_purges_a_queue_not_allowed(redis_celery):
 
 
 def test_empty_queue_is_not_changed(redis_celery):
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge", {"broker_url": redis_celery.broker_url, "queue": "never_used", "force": True}
     )
 
@@ -89,7 +89,7 @@ def test_empty_queue_is_not_changed(redis_celery):
 
 def test_purge_broker_down_fails_with_clear_msg():
     port = servers.free_port()
-    result, _ = run_module(
+    result, _unused = run_module(
         "stratum.ops.celery_purge",
         {"broker_url": f"redis://127.0.0.1:{port}/0", "queue": "q", "force": True, "timeout": 0.5},
     )
@@ -117,6 +117,6 @@ def test_purge_bad_inputs_fail_with_clear_msg(redis_celery, run_cases):
         ({"broker_url": redis_celery.broker_url, "queue": "q", "force": "maybe"}, "force"),
         ({"broker_url": redis_celery.broker_url}, "queue"),
     ]
-    results, _ = run_cases("stratum.ops.celery_purge", [args for args, _ in cases])
-    for result, (_, fragment) in zip(results, cases, strict=True):
+    results, _unused = run_cases("stratum.ops.celery_purge", [args for args, _unused in cases])
+    for result, (_unused, fragment) in zip(results, cases, strict=True):
         assert_clean_failure(result, fragment)

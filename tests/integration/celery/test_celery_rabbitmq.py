@@ -43,11 +43,11 @@ def test_rabbitmq_purge_refused_check_mode_then_purge(rabbitmq_celery):
     rabbitmq_celery.send("purge_amqp", 9)
     args = {"broker_url": rabbitmq_celery.broker_url, "queue": "purge_amqp"}
 
-    refused, _ = run_module("stratum.ops.celery_purge", args)
-    checked, _ = run_module("stratum.ops.celery_purge", {**args, "allowed_queues": ["purge_amqp"]}, check=True)
+    refused, _unused = run_module("stratum.ops.celery_purge", args)
+    checked, _unused = run_module("stratum.ops.celery_purge", {**args, "allowed_queues": ["purge_amqp"]}, check=True)
     depth_after_check = rabbit_depth(rabbitmq_celery, "purge_amqp")
     purged, run = run_module("stratum.ops.celery_purge", {**args, "allowed_queues": ["purge_amqp"]}, verbosity=3)
-    again, _ = run_module("stratum.ops.celery_purge", {**args, "allowed_queues": ["purge_amqp"]})
+    again, _unused = run_module("stratum.ops.celery_purge", {**args, "allowed_queues": ["purge_amqp"]})
 
     assert_clean_failure(refused, "refusing to purge")
     assert checked.changed and checked["purged"] == 9 and depth_after_check == 9

@@ -63,7 +63,7 @@ def upgrade(moto, url, tmp_path, target="heads"):
 
 
 def test_migration_applies_and_verifies_on_postgresql(moto, database, rds, rds_instance, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
     assert run.rc == 0, run.output[-3000:]
     assert alembic_version(connect) == [HEAD]
@@ -81,7 +81,7 @@ def test_migration_applies_and_verifies_on_postgresql(moto, database, rds, rds_i
 
 
 def test_snapshot_exists_and_is_available_before_the_migration_runs(moto, database, rds, rds_instance, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
     assert run.rc == 0, run.output[-3000:]
     snaps = snapshots(rds, rds_instance)
@@ -106,7 +106,7 @@ def test_snapshot_exists_and_is_available_before_the_migration_runs(moto, databa
 
 
 def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance"))
     assert run.rc != 0
     assert alembic_version(connect) is None
@@ -114,7 +114,7 @@ def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
 
 
 def test_second_run_changes_nothing_and_takes_no_snapshot(moto, database, rds, rds_instance, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     first = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
     assert first.rc == 0, first.output[-3000:]
     second = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
@@ -127,7 +127,7 @@ def test_second_run_changes_nothing_and_takes_no_snapshot(moto, database, rds, r
 
 
 def test_check_mode_changes_nothing(moto, database, rds, rds_instance, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance), check=True)
     assert run.rc == 0, run.output[-3000:]
     assert alembic_version(connect) is None
@@ -144,7 +144,7 @@ def test_check_mode_changes_nothing(moto, database, rds, rds_instance, tmp_path)
 
 
 def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     upgrade(moto, url, tmp_path)
     run = migrate(moto, role_vars(url, moto, tmp_path, db_migration_actions=["downgrade"]))
     assert run.rc == 0, run.output[-3000:]
@@ -155,7 +155,7 @@ def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
 
 
 def test_downgrade_to_an_explicit_revision_is_idempotent(moto, database, tmp_path):
-    _, url, connect = database
+    _unused, url, connect = database
     upgrade(moto, url, tmp_path)
     extra = {"db_migration_actions": ["downgrade"], "db_migration_downgrade_to": FIRST}
     assert migrate(moto, role_vars(url, moto, tmp_path, **extra)).rc == 0
@@ -166,7 +166,7 @@ def test_downgrade_to_an_explicit_revision_is_idempotent(moto, database, tmp_pat
 
 
 def test_restore_snapshot_creates_a_new_instance_on_moto(moto, database, rds, rds_instance, tmp_path):
-    _, url, _ = database
+    _unused, url, _unused = database
     rds.create_db_snapshot(DBInstanceIdentifier=rds_instance, DBSnapshotIdentifier="pre-migration-20260101-010101")
     extra = {"db_migration_actions": ["restore_snapshot"]}
     run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance, **extra))
@@ -183,7 +183,7 @@ def test_restore_snapshot_creates_a_new_instance_on_moto(moto, database, rds, rd
 
 
 def test_database_url_never_in_vvv_output(moto, database, postgres_server, tmp_path):
-    _, url, _ = database
+    _unused, url, _unused = database
     for check in (True, False):
         run = migrate(moto, role_vars(url, moto, tmp_path), check=check, verbosity=3)
         assert run.rc == 0, run.output[-3000:]
@@ -213,7 +213,7 @@ def test_missing_project_directory_fails_before_anything(moto, tmp_path):
 
 
 def test_snapshot_identifier_has_a_time_of_day(moto, database, rds, rds_instance, tmp_path):
-    _, url, _ = database
+    _unused, url, _unused = database
     run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
     assert run.rc == 0, run.output[-3000:]
     stamp = report(run)["snapshot"]["id"].removeprefix("pre-migration-")

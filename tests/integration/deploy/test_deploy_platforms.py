@@ -113,7 +113,7 @@ def k8s_image(double, name: str) -> str:
 
 
 def test_deploy_succeeds_on_kubernetes(k8s):
-    double, extra, _ = k8s
+    double, extra, _unused = k8s
     run = run_playbook(PLAYBOOKS / "deploy.yml", inventory=INVENTORY, extra_vars={**FAST, **extra, "version": "1.1.0"})
     assert run.rc == 0, run.output[-4000:]
     assert k8s_image(double, "stratum-api") == "stratum/api:1.1.0"
@@ -125,7 +125,7 @@ def test_deploy_succeeds_on_kubernetes(k8s):
 
 
 def test_failed_rollout_on_kubernetes_rolls_back_the_api(k8s):
-    double, extra, _ = k8s
+    double, extra, _unused = k8s
     # the double leaves pods of an image named *broken* in ImagePullBackOff; the rollout fails
     run = run_playbook(
         PLAYBOOKS / "deploy.yml", inventory=INVENTORY, extra_vars={**FAST, **extra, "version": "1.2.0-broken"}

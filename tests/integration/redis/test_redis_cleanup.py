@@ -64,7 +64,7 @@ def test_deletes_exactly_the_matching_keys_including_binary_unicode_and_long_nam
     before = all_keys(client)
     expected_gone = {k for k in before if k.startswith(b"cache:analytics:")}
 
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "batch_size": 500})
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "batch_size": 500})
 
     assert result.status == "changed", result.result
     after = all_keys(client)
@@ -79,7 +79,7 @@ def test_deletes_exactly_the_matching_keys_including_binary_unicode_and_long_nam
 def test_sample_shows_binary_names_with_escapes(redis):
     server, client = redis
     client.set(b"tmp:bin:\xff\x00", "v")
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "tmp:bin:*"}, check=True)
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "tmp:bin:*"}, check=True)
     assert result["sample"] == ["tmp:bin:\\xff\x00"]
 
 
@@ -103,7 +103,7 @@ def test_concurrent_writer_cannot_save_preexisting_targets_or_lose_other_keys(re
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        result, _ = run_module(
+        result, _unused = run_module(
             MODULE, {**conn(server), "pattern": "cache:analytics:*", "batch_size": 200, "scan_count": 200}
         )
     finally:
@@ -125,7 +125,7 @@ def test_check_mode_deletes_nothing_and_counts_exactly(redis):
     populate(client, "cache:users:", 1000)
     before = all_keys(client)
 
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"}, check=True)
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"}, check=True)
 
     assert result.status == "changed"
     assert result["deleted"] == 2500
@@ -137,8 +137,8 @@ def test_check_mode_deletes_nothing_and_counts_exactly(redis):
 def test_second_run_reports_no_change(redis):
     server, client = redis
     populate(client, "cache:analytics:", 100)
-    first, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
-    second, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
+    first, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
+    second, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
     assert first.changed and first["deleted"] == 100
     assert second.status == "ok"
     assert second["deleted"] == 0 and second["matched"] == 0 and second["sample"] == []
@@ -153,11 +153,11 @@ def test_expire_sets_ttl_only_where_missing_or_longer(redis):
     client.set("other:none", "v")
     args = {**conn(server), "pattern": "cache:feed:*", "action": "expire", "ttl": 3600}
 
-    check, _ = run_module(MODULE, args, check=True)
+    check, _unused = run_module(MODULE, args, check=True)
     assert check["expired"] == 100 and "deleted" not in check.result
     assert client.ttl("cache:feed:none:0") == -1
 
-    result, _ = run_module(MODULE, args)
+    result, _unused = run_module(MODULE, args)
     assert result.status == "changed" and result["expired"] == 100 and result["matched"] == 150
     for i in range(50):
         assert 3590 <= client.ttl(f"cache:feed:none:{i}") <= 3600
@@ -166,7 +166,7 @@ def test_expire_sets_ttl_only_where_missing_or_longer(redis):
     assert client.ttl("other:none") == -1
     assert client.dbsize() == 151
 
-    again, _ = run_module(MODULE, args)
+    again, _unused = run_module(MODULE, args)
     assert again.status == "ok" and again["expired"] == 0
 
 
@@ -178,21 +178,21 @@ def test_key_type_limits_the_cleanup_to_one_type(redis):
         client.sadd(f"cache:mixed:set{i}", "m")
     client.xadd("cache:mixed:stream", {"f": "v"})
 
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "cache:mixed:*", "key_type": "hash"})
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:mixed:*", "key_type": "hash"})
     assert result["deleted"] == 20 and result["matched"] == 20 and result["scanned"] == 61
     assert {client.type(k) for k in client.scan_iter("cache:mixed:*")} == {b"string", b"set", b"stream"}
 
-    streams, _ = run_module(MODULE, {**conn(server), "pattern": "cache:mixed:*", "key_type": "stream"})
+    streams, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:mixed:*", "key_type": "stream"})
     assert streams["deleted"] == 1 and not client.exists("cache:mixed:stream")
 
 
 def test_max_keys_stops_and_reports_truncated_then_a_rerun_finishes(redis):
     server, client = redis
     populate(client, "cache:analytics:", 3000)
-    first, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "max_keys": 1234})
+    first, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "max_keys": 1234})
     assert first["deleted"] == 1234 and first["truncated"] is True
     assert client.dbsize() == 3000 - 1234
-    rest, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
+    rest, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
     assert rest["deleted"] == 3000 - 1234 and rest["truncated"] is False
     assert client.dbsize() == 0
 
@@ -210,7 +210,7 @@ def test_broad_patterns_are_refused_and_touch_nothing(redis_server_shared, run_c
 def test_broad_pattern_runs_when_explicitly_allowed(redis):
     server, client = redis
     populate(client, "x", 10)
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "*", "allow_broad_pattern": True})
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "*", "allow_broad_pattern": True})
     assert result["deleted"] == 10 and client.dbsize() == 0
 
 
@@ -230,7 +230,7 @@ BAD_INPUTS = [
 def test_bad_inputs_fail_with_a_clear_message_and_no_traceback(redis_server_shared, run_cases):
     client = redis_server_shared.client()
     client.set("cache:x:1", "v")
-    results = run_cases(MODULE, [{**conn(redis_server_shared), **args} for args, _ in BAD_INPUTS])
+    results = run_cases(MODULE, [{**conn(redis_server_shared), **args} for args, _unused in BAD_INPUTS])
     for (_args, fragment), result in zip(BAD_INPUTS, results, strict=True):
         assert_clean_failure(result, fragment)
     assert client.exists("cache:x:1")
@@ -267,9 +267,11 @@ def test_acl_user_with_and_without_scripting_permission(redis_server_factory):
     populate(admin, "keep:", 10)
     base = {"host": server.host, "port": server.port, "pattern": "cache:analytics:*", "max_keys": 200}
 
-    lua, _ = run_module(MODULE, {**base, "username": "cleaner", "password": "cleaner-Pw-2"})
+    lua, _unused = run_module(MODULE, {**base, "username": "cleaner", "password": "cleaner-Pw-2"})
     assert lua["deleted"] == 200 and lua["method"] == "lua"
-    client, _ = run_module(MODULE, {**base, "username": "noscript", "password": "noscript-Pw-3", "max_keys": None})
+    client, _unused = run_module(
+        MODULE, {**base, "username": "noscript", "password": "noscript-Pw-3", "max_keys": None}
+    )
     assert client["deleted"] == 300 and client["method"] == "client"
     assert admin.dbsize() == 10
     bad, run = run_module(MODULE, {**base, "username": "cleaner", "password": "nope-Pw-4"}, verbosity=3)
@@ -287,9 +289,9 @@ def test_client_fallback_expires_and_filters_types_like_the_lua_path(redis_serve
     admin.expire("cache:f:h0", 300)
     base = {"host": server.host, "port": server.port, "username": "noscript", "password": "noscript-Pw-3"}
     args = {**base, "pattern": "cache:f:*", "key_type": "hash", "action": "expire", "ttl": 600}
-    check, _ = run_module(MODULE, args, check=True)
+    check, _unused = run_module(MODULE, args, check=True)
     assert check["expired"] == 29 and check["method"] == "client"
-    result, _ = run_module(MODULE, args)
+    result, _unused = run_module(MODULE, args)
     assert result["expired"] == 29 and result["matched"] == 30
     assert admin.ttl("cache:f:h0") <= 300 and admin.ttl("cache:f:h1") > 500 and admin.ttl("cache:f:s1") == -1
 
@@ -297,7 +299,7 @@ def test_client_fallback_expires_and_filters_types_like_the_lua_path(redis_serve
 def test_redis_down_gives_a_clear_message(redis_server_factory):
     server = redis_server_factory()
     server.stop()
-    result, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "connect_timeout": 2})
+    result, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*", "connect_timeout": 2})
     assert_clean_failure(result, "cannot connect to Redis", f"{server.port}")
 
 
@@ -310,7 +312,7 @@ def test_server_killed_mid_run_reports_how_many_were_deleted_and_a_rerun_complet
     outcome: dict = {}
 
     def cleanup() -> None:
-        outcome["result"], _ = run_module(
+        outcome["result"], _unused = run_module(
             MODULE,
             {**conn(server), "pattern": "cache:analytics:*", "batch_size": 100, "scan_count": 100, "pause_ms": 20},
         )
@@ -331,6 +333,6 @@ def test_server_killed_mid_run_reports_how_many_were_deleted_and_a_rerun_complet
     server.start(durable)
     remaining = server.client().dbsize() - 100
     assert 0 < remaining <= 20000 - result["deleted"]
-    rerun, _ = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
+    rerun, _unused = run_module(MODULE, {**conn(server), "pattern": "cache:analytics:*"})
     assert rerun["deleted"] == remaining
     assert server.client().dbsize() == 100

@@ -20,7 +20,7 @@ def loaded(redis_server_shared):
         pipe.set(f"session:{i}", "s", ex=3600)
     pipe.execute()
     client.hset("feed:global:big", mapping={str(i): "v" * 100 for i in range(3000)})
-    client.rpush("queue:jobs:big", *["j" * 200 for _ in range(1000)])
+    client.rpush("queue:jobs:big", *["j" * 200 for _unused in range(1000)])
     client.set(b"bin\xff:blob:1", "b" * 50000)
     client.set("plainkey", "p")
     redis_server_shared.client(db=3).set("other:db", "v")
@@ -45,7 +45,7 @@ def snapshot(client) -> dict:
 def test_reports_memory_essentials_biggest_keys_and_prefixes_without_changing_anything(loaded):
     server, client = loaded
     before = snapshot(client)
-    result, _ = run_module(MODULE, {**conn(server), "top_keys": 3, "prefix_depth": 2})
+    result, _unused = run_module(MODULE, {**conn(server), "top_keys": 3, "prefix_depth": 2})
 
     assert result.status == "ok" and result.changed is False
     memory = result["memory"]
@@ -94,7 +94,7 @@ def test_sample_size_and_match_limit_the_scan(loaded, run_cases):
 def test_check_mode_reads_the_same(loaded):
     server, client = loaded
     before = snapshot(client)
-    result, _ = run_module(MODULE, {**conn(server), "top_keys": 1}, check=True)
+    result, _unused = run_module(MODULE, {**conn(server), "top_keys": 1}, check=True)
     assert result.status == "ok" and result["biggest_keys"][0]["name"] == "feed:global:big"
     assert snapshot(client) == before
 
@@ -127,7 +127,7 @@ def test_wrong_password_and_bad_inputs_fail_clearly(redis_server_factory, run_ca
         ({**base, "password": "right-Pw-3", "prefix_delimiter": ""}, "prefix_delimiter must not be empty"),
         ({**base}, "requires a password"),
     ]
-    results = run_cases(MODULE, [args for args, _ in cases])
+    results = run_cases(MODULE, [args for args, _unused in cases])
     for (_args, fragment), result in zip(cases, results, strict=True):
         assert_clean_failure(result, fragment)
 
@@ -135,5 +135,5 @@ def test_wrong_password_and_bad_inputs_fail_clearly(redis_server_factory, run_ca
 def test_redis_down_gives_a_clear_message(redis_server_factory):
     server = redis_server_factory()
     server.stop()
-    result, _ = run_module(MODULE, {**conn(server), "connect_timeout": 2})
+    result, _unused = run_module(MODULE, {**conn(server), "connect_timeout": 2})
     assert_clean_failure(result, "cannot connect to Redis", str(server.port))

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is 
 def tls_redis(redis_server_factory, tmp_path):
     """A redis-server with a TLS port next to its plain one; returns (server, tls_port, ca_file)."""
     ca_key, ca, key, csr, cert = (tmp_path / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
-    run = lambda *args: subprocess.run(args, check=True, capture_output=True)  # noqa: E731
+
+    def run(*args):
+        return subprocess.run(args, check=True, capture_output=True)
+
     run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
         "-subj", "/CN=stratum-test-ca")  # fmt: skip
     run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
@@ -41,7 +44,7 @@ def test_cleanup_and_memory_info_work_over_tls_and_verify_the_certificate(tls_re
     client.set("keep:1", "v")
     tls = {"host": "127.0.0.1", "port": tls_port, "password": server.password, "tls": True, "ca_certs": ca}
 
-    cleaned, _ = run_module("stratum.ops.redis_cleanup", {**tls, "pattern": "cache:analytics:*"})
+    cleaned, _unused = run_module("stratum.ops.redis_cleanup", {**tls, "pattern": "cache:analytics:*"})
     assert cleaned["deleted"] == 300 and client.dbsize() == 1
 
     url = f"rediss://:{server.password}@127.0.0.1:{tls_port}/0"
@@ -49,7 +52,9 @@ def test_cleanup_and_memory_info_work_over_tls_and_verify_the_certificate(tls_re
     assert info["keys_per_db"]["db0"]["keys"] == 1 and info["biggest_keys"][0]["name"] == "keep:1"
     assert server.password not in run.output
 
-    untrusted, _ = run_module("stratum.ops.redis_memory_info", {**tls, "ca_certs": None, "connect_timeout": 3})
+    untrusted, _unused = run_module("stratum.ops.redis_memory_info", {**tls, "ca_certs": None, "connect_timeout": 3})
     assert_clean_failure(untrusted, "cannot connect to Redis")
-    unverified, _ = run_module("stratum.ops.redis_memory_info", {**tls, "ca_certs": None, "validate_certs": False})
+    unverified, _unused = run_module(
+        "stratum.ops.redis_memory_info", {**tls, "ca_certs": None, "validate_certs": False}
+    )
     assert unverified.status == "ok"

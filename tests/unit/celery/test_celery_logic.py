@@ -96,12 +96,12 @@ def test_summarize_workers_marks_expected_missing_workers_unresponsive():
 
 
 def test_default_queues_are_worker_queues_plus_celery():
-    workers, _ = mu.summarize_workers(REPLIES, None)
+    workers, _unused = mu.summarize_workers(REPLIES, None)
     assert mu.default_queues(workers) == ["celery", "default", "emails"]
 
 
 def test_queue_report_counts_consumers_from_workers_on_redis_and_sorts_backlog():
-    workers, _ = mu.summarize_workers(REPLIES, None)
+    workers, _unused = mu.summarize_workers(REPLIES, None)
     depths = {
         "default": {"depth": 1001, "consumers": None},
         "emails": {"depth": 5000, "consumers": None},

@@ -112,7 +112,7 @@ def test_upgrade_at_head_changes_nothing():
     fake = FakeAlembic("r3")
     result = plan_and_apply(make(fake), "upgrade")
     assert result["changed"] is False
-    assert not any(argv[3] == "upgrade" for argv, _ in fake.calls)
+    assert not any(argv[3] == "upgrade" for argv, _unused in fake.calls)
 
 
 def test_check_mode_upgrade_reports_and_runs_no_upgrade():
@@ -121,7 +121,7 @@ def test_check_mode_upgrade_reports_and_runs_no_upgrade():
     assert result["changed"] is True
     assert result["after"] == ["r3"]
     assert fake.current is None
-    assert [argv[3:] for argv, _ in fake.calls if argv[3] == "upgrade"] == [["upgrade", "heads", "--sql"]]
+    assert [argv[3:] for argv, _unused in fake.calls if argv[3] == "upgrade"] == [["upgrade", "heads", "--sql"]]
 
 
 def test_relative_downgrade_walks_parents():
