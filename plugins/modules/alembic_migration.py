@@ -63,12 +63,12 @@ options:
     description: Also return the offline SQL of the upgrade or downgrade that is (or would be) run.
     type: bool
     default: false
+extends_documentation_fragment:
+  - stratum.ops.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Needs alembic installed where O(executable) points; the module itself only runs it.

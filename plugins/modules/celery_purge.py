@@ -18,14 +18,13 @@ description:
 author:
   - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.celery
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the queue depth and reports it in RV(purged); nothing is deleted.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   queue:

@@ -33,17 +33,16 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.ecs
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the service and reports the revisions it would move from and to; changes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 seealso:
   - module: stratum.ops.ecs_service_wait

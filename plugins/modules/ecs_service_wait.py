@@ -32,17 +32,16 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.ecs
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; behaves the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 seealso:
   - module: stratum.ops.ecs_rollback

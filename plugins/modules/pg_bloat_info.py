@@ -59,14 +59,13 @@ options:
     type: int
     default: 60
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.postgres
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: This module never changes anything, so check mode returns the same data.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: N/A
     details: This module never changes anything.
 notes:

@@ -55,14 +55,13 @@ options:
     type: int
     default: 3600
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.postgres
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Lists the statements it would run.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

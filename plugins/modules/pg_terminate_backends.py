@@ -52,14 +52,13 @@ options:
     type: int
     default: 30
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.postgres
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Lists the sessions that match and would be terminated.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

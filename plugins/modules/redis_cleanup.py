@@ -22,14 +22,13 @@ description:
 author:
   - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.redis
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Scans and reports exactly how many keys would be affected, with a sample; writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   pattern:

@@ -23,14 +23,13 @@ description:
 author:
   - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
+  - stratum.ops.attributes
   - stratum.ops.redis
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; runs the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   info:
     description: This module is read-only and only returns information.
