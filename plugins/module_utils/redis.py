@@ -136,6 +136,16 @@ def refuse_cluster(client: Any, endpoint: str) -> None:
         )
 
 
+def connect_standalone(module: Any) -> Any:
+    """What every Redis module does first: hide the password from all output, connect, refuse a Cluster node."""
+    password = connection_kwargs(module.params).get("password")
+    if password:
+        module.no_log_values.add(password)
+    client, endpoint = connect(module.params)
+    refuse_cluster(client, endpoint)
+    return client
+
+
 def display_name(name: bytes | str) -> str:
     """A key name as text for JSON output: UTF-8 where valid, backslash escapes for other bytes."""
     if isinstance(name, str):

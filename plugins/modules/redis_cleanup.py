@@ -177,10 +177,8 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     CleanupInterrupted,
     NamespaceCleanup,
     RedisModuleError,
-    connect,
-    connection_kwargs,
+    connect_standalone,
     redis_common_argument_spec,
-    refuse_cluster,
     validate_cleanup_options,
 )
 
@@ -214,11 +212,7 @@ def main() -> None:
             p["pause_ms"],
             p["allow_broad_pattern"],
         )
-        password = connection_kwargs(p).get("password")
-        if password:
-            module.no_log_values.add(password)
-        client, endpoint = connect(p)
-        refuse_cluster(client, endpoint)
+        client = connect_standalone(module)
         cleanup = NamespaceCleanup(
             client,
             p["pattern"],

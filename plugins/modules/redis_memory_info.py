@@ -236,11 +236,10 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     HAS_REDIS,
     REDIS_IMPORT_ERROR,
     RedisModuleError,
-    connect,
+    connect_standalone,
     connection_kwargs,
     memory_report,
     redis_common_argument_spec,
-    refuse_cluster,
 )
 
 
@@ -273,11 +272,7 @@ def main() -> None:
     if problems:
         module.fail_json(msg="; ".join(problems))
     try:
-        kwargs = connection_kwargs(p)
-        if kwargs.get("password"):
-            module.no_log_values.add(kwargs["password"])
-        client, endpoint = connect(p)
-        refuse_cluster(client, endpoint)
+        client = connect_standalone(module)
         result = memory_report(
             client,
             p["sample_size"],
@@ -293,7 +288,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # unexpected: keep the traceback for the bug report
         module.fail_json(msg=f"reading Redis memory information failed: {exc}", exception=traceback.format_exc())
-    result["db"] = kwargs.get("db", 0)
+    result["db"] = connection_kwargs(p).get("db", 0)
     module.exit_json(changed=False, **result)
 
 
