@@ -2,68 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from harness.ansible_run import REPO, run_playbook
+from harness.prometheus_double import PrometheusDouble, Samples
 from harness.servers import free_port
 
 PLAYBOOK = REPO / "playbooks" / "incident_high_error_rate.yml"
 CLUSTER = "stratum-errors"
 
 
-class PrometheusDouble:
-    """Test double of Prometheus's /api/v1/query: canned vectors chosen by what the query asks for.
-
-    It also serves /ok (200) so a test has a dependency that answers.
-    """
-
-    def __init__(self, error_ratio: float, endpoints: dict[str, float]):
-        self.queries: list[str] = []
-        double = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, code: int, payload: dict) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                self._send(200 if self.path == "/ok" else 404, {"status": "ok"})
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                query = urllib.parse.parse_qs(self.rfile.read(length).decode())["query"][0]
-                double.queries.append(query)
-                if query.startswith("topk"):
-                    result = [{"metric": {"endpoint": e}, "value": [0, str(v)]} for e, v in endpoints.items()]
-                else:
-                    result = [{"metric": {}, "value": [0, str(error_ratio)]}]
-                self._send(200, {"status": "success", "data": {"resultType": "vector", "result": result}})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def error_rate_answer(query: str) -> Samples:
+    """12.5 % of requests fail; the topk query gets two failing endpoints."""
+    if query.startswith("topk"):
+        return [({"endpoint": "/api/v1/campaigns"}, 3.2), ({"endpoint": "/api/v1/capi/events"}, 1.1)]
+    return [({}, 0.125)]
 
 
 @pytest.fixture
 def prometheus():
-    double = PrometheusDouble(0.125, {"/api/v1/campaigns": 3.2, "/api/v1/capi/events": 1.1})
-    yield double
-    double.close()
+    with PrometheusDouble(error_rate_answer) as double:
+        yield double
 
 
 @pytest.fixture
