@@ -785,3 +785,96 @@ def memory_report(client: Any, sample_size: int | None, **scan_options: Any) -> 
         ) from None
     result.update(keys)
     return result
+
+
+# ----------------------------------------------------------------------------- redis_key_info
+# What counts a key's elements, per type; a string's "length" is its size in bytes (STRLEN).
+LENGTH_COMMANDS = {
+    "list": "LLEN",
+    "set": "SCARD",
+    "zset": "ZCARD",
+    "hash": "HLEN",
+    "stream": "XLEN",
+    "string": "STRLEN",
+}
+
+
+def describe_keys(client: Any, names: list[str]) -> list[dict[str, Any]]:
+    """Type, element count and TTL of each named key in two pipelined round trips; values are never read.
+
+    A key that does not exist has length 0 (what LLEN answers for an empty queue) and ttl None.
+    """
+    try:
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.type(name)
+            pipe.ttl(name)
+        replies = pipe.execute()
+        types = [display_name(replies[2 * i]) for i in range(len(names))]
+        counted = [
+            (name, LENGTH_COMMANDS[kind]) for name, kind in zip(names, types, strict=True) if kind in LENGTH_COMMANDS
+        ]
+        pipe = client.pipeline(transaction=False)
+        for name, command in counted:
+            pipe.execute_command(command, name)
+        # A key replaced by another type between the two round trips answers WRONGTYPE: its length is unknown.
+        lengths = dict(zip([name for name, _command in counted], pipe.execute(raise_on_error=False), strict=True))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisModuleError(f"lost the connection to Redis while reading keys: {exc}") from None
+    except ResponseError as exc:
+        raise RedisModuleError(f"Redis refused a command needed to describe keys (TYPE, TTL, LLEN...): {exc}") from None
+    described = []
+    for i, name in enumerate(names):
+        kind, ttl = types[i], replies[2 * i + 1]
+        exists = kind != "none"
+        length = lengths.get(name, 0)
+        described.append(
+            {
+                "name": name,
+                "exists": exists,
+                "type": kind if exists else None,
+                "length": length if isinstance(length, int) else None,
+                "ttl": ttl if exists and isinstance(ttl, int) and ttl != -2 else None,
+            }
+        )
+    return described
+
+
+# ---------------------------------------------------------------------------------- redis_flag
+def set_flag(client: Any, key: str, value: str, ttl: int | None, dry_run: bool) -> dict[str, Any]:
+    """Set key to value (with a TTL in seconds) only when it does not exist: one atomic SET NX EX.
+
+    An existing key is left alone - neither overwritten nor given a new TTL - so running this again does not
+    prolong what the first run started. dry_run only reads.
+    """
+    try:
+        created = not client.exists(key) if dry_run else bool(client.set(key, value, nx=True, ex=ttl))
+        pipe = client.pipeline(transaction=False)
+        pipe.type(key)
+        pipe.get(key)
+        pipe.ttl(key)
+        kind, current, remaining = pipe.execute(raise_on_error=False)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisModuleError(f"lost the connection to Redis while setting {key!r}: {exc}") from None
+    except ResponseError as exc:
+        raise RedisModuleError(f"Redis refused to set {key!r} (SET NX EX): {exc}") from None
+    if dry_run and created:
+        return {"changed": True, "existed": False, "value_matches": True, "ttl": ttl if ttl else -1}
+    matches = display_name(kind) == "string" and isinstance(current, bytes) and current == value.encode("utf-8")
+    return {
+        "changed": created,
+        "existed": not created,
+        "value_matches": matches,
+        "ttl": remaining if isinstance(remaining, int) and remaining != -2 else None,
+    }
+
+
+def remove_flag(client: Any, key: str, dry_run: bool) -> dict[str, Any]:
+    """Delete key (whatever its type); dry_run only says whether it exists."""
+    try:
+        existed = bool(client.exists(key)) if dry_run else bool(client.delete(key))
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisModuleError(f"lost the connection to Redis while removing {key!r}: {exc}") from None
+    except ResponseError as exc:
+        raise RedisModuleError(f"Redis refused to remove {key!r}: {exc}") from None
+    return {"changed": existed, "existed": existed, "value_matches": None, "ttl": None}
