@@ -56,6 +56,14 @@ def test_scale_sets_replicas_and_hpa_bounds_idempotently(k8s):
     assert run.rc == 0, run.output[-3000:]
     assert again["changed"] is False
 
+    # The runbook's "kubectl patch hpa ... maxReplicas": only the upper bound, replicas left to the autoscaler.
+    hpa_only, run = platform(k8s, "scale", platform_max_replicas=20)
+    assert run.rc == 0, run.output[-3000:]
+    assert hpa_only["changed"] is True
+    hpa = k8s.hpa("stratum-api")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
+    assert k8s.deployment()["spec"]["replicas"] == 3
+
 
 def test_scale_check_mode_changes_nothing_and_missing_hpa_is_clear(k8s):
     result, run = platform(k8s, "scale", check=True, platform_replicas=5)
