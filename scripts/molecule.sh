@@ -31,7 +31,7 @@ run_one() {
 export -f run_one
 printf '%s\n' "${scenarios[@]}" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'run_one "$@"' _ {} "$logs"
 
-failed=$(cd "$logs" && ls -- *.failed 2>/dev/null | sed 's/\.failed$//' | tr '\n' ' ')
+failed=$(find "$logs" -maxdepth 1 -name '*.failed' -printf '%f\n' | sed 's/\.failed$//' | sort | tr '\n' ' ')
 if [ -n "$failed" ]; then
   echo "molecule: failed scenarios: $failed (logs in $logs)" >&2
   exit 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` and `make demo` need on a fresh machine, idempotent and quick on a second run:
-#   1. Debian packages for the real test backends (redis-server, postgresql, rabbitmq-server) when missing;
+#   1. Debian packages for the real test backends (redis-server, postgresql, rabbitmq-server) and shellcheck
+#      (for ansible-test sanity) when missing;
 #   2. a Python >= 3.12 virtualenv in .venv with the pinned requirements.txt;
 #   3. the checkout visible to Ansible as the collection stratum.ops (.build/collections);
 #   4. an offline stand-in for ansible-test's pip bootstrap script.
@@ -17,6 +18,8 @@ command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql postgresql-contrib)
 command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || need_pkgs+=(rabbitmq-server)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+# ansible-test sanity skips its shellcheck test (our scripts/*.sh) when shellcheck is missing.
+command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${need_pkgs[*]}"
@@ -42,7 +45,7 @@ find_python() {
     "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3 \
     "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3 \
     "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.14*/bin/python3; do
-    [ -n "$cand" ] && [ -x "$cand" ] || continue
+    if [ -z "$cand" ] || [ ! -x "$cand" ]; then continue; fi
     python_ok "$cand" && return 0
   done
   return 1
@@ -88,4 +91,4 @@ if [ ! -f "$cache" ] || ! grep -q 'stratum.ops stand-in' "$cache"; then
   mkdir -p "$(dirname "$cache")"
   cp scripts/get_pip_standin.py "$cache"
 fi
-say "ready ($("$venv/bin/ansible" --version | head -1))"
+say "ready ($("$venv/bin/python" -c "import ansible.release as r; print('ansible [core ' + r.__version__ + ']')"))"
