@@ -135,7 +135,13 @@ class RedisBroker:
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=_io_timeout(timeout))
+        # No redis-py retries (3 with backoff by default): a broker that is down should fail the triage at once.
+        self.client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=_io_timeout(timeout),
+            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+        )
         try:
             self.client.ping()
         except redis.AuthenticationError:

@@ -17,9 +17,11 @@ from typing import Any
 
 try:
     import redis
+    from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import NoPermissionError, NoScriptError, ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.retry import Retry
 
     HAS_REDIS = True
     REDIS_IMPORT_ERROR = None
@@ -90,6 +92,9 @@ def connection_kwargs(params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("validate_certs", True):
             kwargs["ssl_check_hostname"] = False
     kwargs.update(socket_connect_timeout=timeout, socket_timeout=max(timeout, 30.0))
+    # redis-py 6+ retries a failed command 3 times with backoff (about 4 s for a refused connection): on call we
+    # want the failure at once, and a half-done cleanup chunk reported as such rather than silently re-sent.
+    kwargs["retry"] = Retry(NoBackoff(), 0)
     return kwargs
 
 

@@ -50,11 +50,13 @@ class PlaybookRun:
     tasks: list[TaskResult] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     custom_stats: dict[str, Any] = field(default_factory=dict)
+    # -vvv runs only: every task result as the callbacks saw it, module arguments ("invocation") included.
+    results_text: str = ""
 
     @property
     def output(self) -> str:
-        """Everything the run printed, stdout and stderr."""
-        return self.stdout + "\n" + self.stderr
+        """Everything the run printed, stdout and stderr; in -vvv runs also every task result with its arguments."""
+        return (self.results_text + "\n" if self.results_text else "") + self.stdout + "\n" + self.stderr
 
     def task(self, name: str) -> TaskResult:
         """The last result of the task with this name, with or without its "role : " prefix."""
@@ -119,9 +121,14 @@ def run_playbook(
             cmd += ["--tags", ",".join(tags)]
         if verbosity:
             cmd.append("-" + "v" * verbosity)
+        # ansible-core 2.21 stopped printing module arguments at -vvv; have them injected into every result so a
+        # secret grep of a -vvv run also covers arguments that should have been no_log.
+        extra_env = {"STRATUM_RESULT_FILE": str(result_file)}
+        if verbosity >= 3:
+            extra_env["ANSIBLE_INJECT_INVOCATION"] = "True"
         proc = subprocess.run(
             cmd,
-            env=ansible_env({"STRATUM_RESULT_FILE": str(result_file), **(env or {})}),
+            env=ansible_env({**extra_env, **(env or {})}),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -130,6 +137,8 @@ def run_playbook(
         )
         run = PlaybookRun(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
         if result_file.exists():
+            if verbosity >= 3:
+                run.results_text = result_file.read_text()
             for line in result_file.read_text().splitlines():
                 record = json.loads(line)
                 if record["status"] == "stats":

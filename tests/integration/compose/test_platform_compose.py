@@ -121,6 +121,19 @@ def test_set_env_and_config_keep_values_secret(compose):
     assert SECRET_VALUE not in run.output
 
 
+def test_set_env_into_a_file_the_service_does_not_load_fails_instead_of_reporting_a_change(compose):
+    # workers has no env_file: the project's .env only fills ${...} in the compose file.
+    before = [c["id"] for c in compose.containers("workers")]
+    _dummy, run = platform(compose, "set_env", platform_service="workers", platform_env={"WORKER_CONCURRENCY": "8"})
+    msg = failure(run)
+    assert "service workers does not get WORKER_CONCURRENCY from it" in msg and ".env" in msg, msg
+    assert [c["id"] for c in compose.containers("workers")] == before
+
+    # The line is in .env now; a rerun must not call that success.
+    _dummy, run = platform(compose, "set_env", platform_service="workers", platform_env={"WORKER_CONCURRENCY": "8"})
+    assert "does not get WORKER_CONCURRENCY" in failure(run)
+
+
 def test_wrong_project_or_service_gives_clear_message(compose):
     _dummy, run = platform(compose, "status", stratum_services=services("/nonexistent/stratum"))
     assert "project directory /nonexistent/stratum does not exist" in failure(run)
