@@ -11,8 +11,21 @@ from conftest import INITIAL, failure, report
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
-def test_deploy_succeeds_then_redeploying_the_same_version_changes_nothing(ecs_sandbox):
-    run = ecs_sandbox.run("deploy.yml", version="1.1.0")
+def deploy_repo(path):
+    """A git repository with one commit, where the deploy records its backup tag."""
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    git = ["git", "-C", str(path)]
+    subprocess.run([*git, "config", "user.name", "Deploy Bot"], check=True)
+    subprocess.run([*git, "config", "user.email", "deploy@example.invalid"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "release"], check=True)
+    return git
+
+
+# One lifecycle in one test: each deploy is dozens of Ansible tasks, so the backup tag, the idempotent
+# redeploy and the rollback playbook share the first deploy instead of repeating it.
+def test_deploy_tags_a_backup_then_redeploy_changes_nothing_then_rollback_returns(ecs_sandbox, tmp_path):
+    git = deploy_repo(tmp_path / "deploy-repo")
+    run = ecs_sandbox.run("deploy.yml", version="1.1.0", deploy_git_repo=str(tmp_path / "deploy-repo"))
     assert run.rc == 0, run.output[-4000:]
     assert ecs_sandbox.versions() == {"stratum-api": "1.1.0", "stratum-workers": "1.1.0"}
     assert ecs_sandbox.revisions() == {"stratum-api": "stratum-api:2", "stratum-workers": "stratum-workers:2"}
@@ -24,12 +37,24 @@ def test_deploy_succeeds_then_redeploying_the_same_version_changes_nothing(ecs_s
     assert rep["health"]["smoke_test"] == "passed"
     assert int(rep["watch"]["polls"]) >= 1
     assert rep["failure"] == {} and rep["rolled_back"] == {}
+    tags = subprocess.run([*git, "tag", "--list", "backup-*"], capture_output=True, text=True, check=True).stdout
+    assert tags.split() == [rep["backup_tag"]]
 
     again = ecs_sandbox.run("deploy.yml", version="1.1.0")
     assert again.rc == 0, again.output[-4000:]
     assert [t.task for t in again.tasks if t.changed] == []
     assert report(again)["outcome"] == "unchanged"
     assert ecs_sandbox.revisions() == {"stratum-api": "stratum-api:2", "stratum-workers": "stratum-workers:2"}
+
+    back = ecs_sandbox.run("rollback.yml")
+    assert back.rc == 0, back.output[-4000:]
+    assert ecs_sandbox.versions() == {"stratum-api": INITIAL, "stratum-workers": INITIAL}
+    assert ecs_sandbox.revisions() == {"stratum-api": "stratum-api:1", "stratum-workers": "stratum-workers:1"}
+    rep = report(back, "rollback")
+    assert rep["ok"] is True and rep["changed"] is True
+    assert rep["before"] == {"api": "1.1.0", "workers": "1.1.0"}
+    assert rep["after"] == {"api": INITIAL, "workers": INITIAL}
+    assert rep["verify"]["version"] == INITIAL and rep["verify"]["smoke_test"] == "passed"
 
 
 def test_failed_health_check_rolls_back_automatically_and_fails_with_a_summary(ecs_sandbox):
@@ -85,19 +110,6 @@ def test_check_mode_shows_the_plan_and_changes_nothing(ecs_sandbox):
     assert ecs_sandbox.versions() == {"stratum-api": INITIAL, "stratum-workers": INITIAL}
 
 
-def test_rollback_playbook_returns_to_the_previous_version(ecs_sandbox):
-    assert ecs_sandbox.run("deploy.yml", version="1.1.0").rc == 0
-    run = ecs_sandbox.run("rollback.yml")
-    assert run.rc == 0, run.output[-4000:]
-    assert ecs_sandbox.versions() == {"stratum-api": INITIAL, "stratum-workers": INITIAL}
-    assert ecs_sandbox.revisions() == {"stratum-api": "stratum-api:1", "stratum-workers": "stratum-workers:1"}
-    rep = report(run, "rollback")
-    assert rep["ok"] is True and rep["changed"] is True
-    assert rep["before"] == {"api": "1.1.0", "workers": "1.1.0"}
-    assert rep["after"] == {"api": INITIAL, "workers": INITIAL}
-    assert rep["verify"]["version"] == INITIAL and rep["verify"]["smoke_test"] == "passed"
-
-
 def test_rollback_to_the_version_already_running_changes_nothing(ecs_sandbox):
     before = (ecs_sandbox.revisions(), ecs_sandbox.task_definition_count())
     run = ecs_sandbox.run("rollback.yml", rollback_to_version=INITIAL)
@@ -106,18 +118,3 @@ def test_rollback_to_the_version_already_running_changes_nothing(ecs_sandbox):
     rep = report(run, "rollback")
     assert rep["changed"] is False and rep["ok"] is True
     assert (ecs_sandbox.revisions(), ecs_sandbox.task_definition_count()) == before
-
-
-def test_backup_tag_is_created_in_the_deploy_repository(ecs_sandbox, tmp_path):
-    repo = tmp_path / "deploy-repo"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    git = ["git", "-C", str(repo)]
-    subprocess.run([*git, "config", "user.name", "Deploy Bot"], check=True)
-    subprocess.run([*git, "config", "user.email", "deploy@example.invalid"], check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "release"], check=True)
-    run = ecs_sandbox.run("deploy.yml", version="1.1.0", deploy_git_repo=str(repo), deploy_watch_seconds=0)
-    assert run.rc == 0, run.output[-4000:]
-    tags = subprocess.run(
-        [*git, "tag", "--list", "backup-*"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert tags == [report(run)["backup_tag"]]
