@@ -62,10 +62,36 @@ def upgrade(moto, url, tmp_path, target="heads"):
     assert run.rc == 0, run.output[-3000:]
 
 
-def test_migration_applies_and_verifies_on_postgresql(moto, database, rds, rds_instance, tmp_path):
+# Merged: six tests each paid for their own migration (two more runs for the -vvv grep alone); one database goes
+# through check mode, the migration and the idempotent second run, in that order, with every assertion of the six.
+def test_check_mode_then_migration_after_an_available_snapshot_then_second_run_unchanged_url_never_in_vvv(
+    moto, database, rds, rds_instance, postgres_server, tmp_path
+):
     _unused, url, connect = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    extra = role_vars(url, moto, tmp_path, rds_instance)
+
+    # Check mode changes nothing read back from PostgreSQL, RDS or the artifact directory; -vvv shows no URL.
+    planned = migrate(moto, extra, check=True, verbosity=3)
+    assert planned.rc == 0, planned.output[-3000:]
+    assert postgres_server.password not in planned.output
+    assert url not in planned.output
+    assert alembic_version(connect) is None
+    assert tables(connect) == []
+    assert snapshots(rds, rds_instance) == []
+    assert not (tmp_path / "artifacts").exists()
+    rep = report(planned)
+    assert rep["check_mode"] is True
+    assert rep["pending"] == [FIRST, HEAD]
+    assert rep["snapshot"]["created"] is False
+    # The SQL preview is still generated (offline) and shown by the status task.
+    status = task(planned, "DB migration | current and head revisions")
+    assert "CREATE TABLE orders" in status["sql"]
+
+    # The migration applies and verifies on PostgreSQL; -vvv shows no URL.
+    run = migrate(moto, extra, verbosity=3)
     assert run.rc == 0, run.output[-3000:]
+    assert postgres_server.password not in run.output
+    assert url not in run.output
     assert alembic_version(connect) == [HEAD]
     assert {"accounts", "orders", "migration_audit"} <= set(tables(connect))
     rep = report(run)
@@ -79,11 +105,7 @@ def test_migration_applies_and_verifies_on_postgresql(moto, database, rds, rds_i
     text = next(sql).read_text()
     assert "CREATE TABLE orders" in text and "CREATE TABLE accounts" in text
 
-
-def test_snapshot_exists_and_is_available_before_the_migration_runs(moto, database, rds, rds_instance, tmp_path):
-    _unused, url, connect = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
-    assert run.rc == 0, run.output[-3000:]
+    # The snapshot exists and was available before the migration ran.
     snaps = snapshots(rds, rds_instance)
     assert len(snaps) == 1
     snap = snaps[0]
@@ -103,21 +125,12 @@ def test_snapshot_exists_and_is_available_before_the_migration_runs(moto, databa
     )
     tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=snap["DBSnapshotArn"])["TagList"]}
     assert tags["stratum:to_revision"] == HEAD
+    # The snapshot identifier has a time of day.
+    stamp = report(run)["snapshot"]["id"].removeprefix("pre-migration-")
+    assert datetime.strptime(stamp, "%Y%m%d-%H%M%S")
 
-
-def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
-    _unused, url, connect = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance"))
-    assert run.rc != 0
-    assert alembic_version(connect) is None
-    assert run.failed_tasks()[0].task.endswith("DB migration | create snapshot of no-such-instance")
-
-
-def test_second_run_changes_nothing_and_takes_no_snapshot(moto, database, rds, rds_instance, tmp_path):
-    _unused, url, connect = database
-    first = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
-    assert first.rc == 0, first.output[-3000:]
-    second = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
+    # A second run changes nothing and takes no snapshot.
+    second = migrate(moto, extra)
     assert second.rc == 0, second.output[-3000:]
     assert second.stats["localhost"]["changed"] == 0
     assert len(snapshots(rds, rds_instance)) == 1
@@ -126,21 +139,12 @@ def test_second_run_changes_nothing_and_takes_no_snapshot(moto, database, rds, r
     assert alembic_version(connect) == [HEAD]
 
 
-def test_check_mode_changes_nothing(moto, database, rds, rds_instance, tmp_path):
+def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
     _unused, url, connect = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance), check=True)
-    assert run.rc == 0, run.output[-3000:]
+    run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance"))
+    assert run.rc != 0
     assert alembic_version(connect) is None
-    assert tables(connect) == []
-    assert snapshots(rds, rds_instance) == []
-    assert not (tmp_path / "artifacts").exists()
-    rep = report(run)
-    assert rep["check_mode"] is True
-    assert rep["pending"] == [FIRST, HEAD]
-    assert rep["snapshot"]["created"] is False
-    # The SQL preview is still generated (offline) and shown by the status task.
-    status = task(run, "DB migration | current and head revisions")
-    assert "CREATE TABLE orders" in status["sql"]
+    assert run.failed_tasks()[0].task.endswith("DB migration | create snapshot of no-such-instance")
 
 
 def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
@@ -182,15 +186,6 @@ def test_restore_snapshot_creates_a_new_instance_on_moto(moto, database, rds, rd
     assert again.stats["localhost"]["changed"] == 0
 
 
-def test_database_url_never_in_vvv_output(moto, database, postgres_server, tmp_path):
-    _unused, url, _unused = database
-    for check in (True, False):
-        run = migrate(moto, role_vars(url, moto, tmp_path), check=check, verbosity=3)
-        assert run.rc == 0, run.output[-3000:]
-        assert postgres_server.password not in run.output
-        assert url not in run.output
-
-
 def test_database_down_fails_with_a_clear_message(moto, tmp_path):
     url = "postgresql+psycopg2://stratum:down-pass-3141@127.0.0.1:1/stratum"
     run = migrate(moto, role_vars(url, moto, tmp_path))
@@ -210,11 +205,3 @@ def test_missing_project_directory_fails_before_anything(moto, tmp_path):
     )
     assert run.rc != 0
     assert_clean_failure(run.failed_tasks()[0], "does not exist")
-
-
-def test_snapshot_identifier_has_a_time_of_day(moto, database, rds, rds_instance, tmp_path):
-    _unused, url, _unused = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, rds_instance))
-    assert run.rc == 0, run.output[-3000:]
-    stamp = report(run)["snapshot"]["id"].removeprefix("pre-migration-")
-    assert datetime.strptime(stamp, "%Y%m%d-%H%M%S")
