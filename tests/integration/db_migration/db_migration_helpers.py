@@ -1,7 +1,10 @@
-"""Helpers for the db_migration tests: paths of the test Alembic project and the role variables of a run."""
+"""Helpers for the db_migration tests: paths of the test Alembic project, the role variables of a run, and
+alembic itself for setting up a database state."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,3 +26,16 @@ def role_vars(url: str, moto, tmp_path: Path, instance: str | None = None, **ext
         "stratum_environment": "test",
         **extra,
     }
+
+
+def alembic_upgrade_heads(url: str) -> None:
+    """Bring a database to head with the test project's alembic itself (to set up a state, not to test the role)."""
+    proc = subprocess.run(
+        [str(ALEMBIC), "-c", str(ALEMBIC_PROJECT / "alembic.ini"), "upgrade", "heads"],
+        cwd=ALEMBIC_PROJECT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db_migration_helpers import REPO, role_vars
+from db_migration_helpers import REPO, alembic_upgrade_heads, role_vars
 from harness.ansible_run import assert_clean_failure, run_playbook
 
 PLAYBOOK = REPO / "playbooks" / "db_migration.yml"
@@ -55,11 +55,6 @@ def tables(connect):
 
 def snapshots(rds, instance):
     return rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")["DBSnapshots"]
-
-
-def upgrade(moto, url, tmp_path, target="heads"):
-    run = migrate(moto, role_vars(url, moto, tmp_path, db_migration_target_revision=target))
-    assert run.rc == 0, run.output[-3000:]
 
 
 # Merged: six tests each paid for their own migration (two more runs for the -vvv grep alone); one database goes
@@ -147,9 +142,19 @@ def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
     assert run.failed_tasks()[0].task.endswith("DB migration | create snapshot of no-such-instance")
 
 
-def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
+# Merged: both downgrade tests began with their own upgrade through the role. One database is upgraded once through
+# the role (the no-RDS path, at -vvv: the URL grep's real run without a snapshot), downgraded one revision, put back at
+# head with alembic itself (state only; the role's upgrade is proven above), then downgraded to FIRST twice.
+def test_upgrade_without_snapshot_then_downgrade_one_revision_then_explicit_downgrade_is_idempotent(
+    moto, database, postgres_server, tmp_path
+):
     _unused, url, connect = database
-    upgrade(moto, url, tmp_path)
+    upgraded = migrate(moto, role_vars(url, moto, tmp_path, db_migration_target_revision="heads"), verbosity=3)
+    assert upgraded.rc == 0, upgraded.output[-3000:]
+    assert postgres_server.password not in upgraded.output
+    assert url not in upgraded.output
+
+    # The downgrade action goes one revision down.
     run = migrate(moto, role_vars(url, moto, tmp_path, db_migration_actions=["downgrade"]))
     assert run.rc == 0, run.output[-3000:]
     assert alembic_version(connect) == [FIRST]
@@ -157,10 +162,9 @@ def test_downgrade_action_goes_one_revision_down(moto, database, tmp_path):
     rep = report(run)
     assert rep["downgraded"] is True and rep["downgrade_target"] == FIRST and rep["at_head"] is False
 
-
-def test_downgrade_to_an_explicit_revision_is_idempotent(moto, database, tmp_path):
-    _unused, url, connect = database
-    upgrade(moto, url, tmp_path)
+    # A downgrade to an explicit revision, from head, is idempotent.
+    alembic_upgrade_heads(url)
+    assert alembic_version(connect) == [HEAD]
     extra = {"db_migration_actions": ["downgrade"], "db_migration_downgrade_to": FIRST}
     assert migrate(moto, role_vars(url, moto, tmp_path, **extra)).rc == 0
     again = migrate(moto, role_vars(url, moto, tmp_path, **extra))
