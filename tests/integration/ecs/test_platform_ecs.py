@@ -131,14 +131,14 @@ def test_rollback_of_a_service_that_never_stabilises_names_service_platform_and_
     ecs_fresh.register("stratum-api", "1.0")
     ecs_fresh.service(CLUSTER, API, ecs_fresh.register("stratum-api", "1.1"), desired=2, stable=False)
 
-    _result, run = platform(moto, "rollback", platform_wait_timeout=2)
+    _result, run = platform(moto, "rollback", platform_wait_timeout=1)
 
     assert run.rc != 0
     failure = run.failed_tasks()[-1]
     assert failure.task.endswith("Platform | ECS | fail with the reason")
     msg = failure["msg"]
     assert msg.startswith("stratum-api rollback failed on ecs:")
-    assert "did not become stable within 2s" in msg and "0/2 tasks running" in msg
+    assert "did not become stable within 1s" in msg and "0/2 tasks running" in msg
     assert "Traceback" not in run.output
 
 
