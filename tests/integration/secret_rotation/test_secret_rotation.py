@@ -123,8 +123,14 @@ def test_check_mode_rotates_nothing(aws, sessions):
     assert "Would rotate" in run.stdout or "Rotated" in run.stdout
 
 
-def test_encryption_key_rotation_needs_confirmation(aws):
-    run = play(aws, secret_rotation_force=True, secret_rotation_actions=["rotate"])
+@pytest.mark.parametrize("confirm", [False, "false"], ids=["bool", "string from -e or an AWX survey"])
+def test_encryption_key_rotation_needs_confirmation(aws, confirm):
+    run = play(
+        aws,
+        secret_rotation_force="true",
+        secret_rotation_confirm_encryption_keys=confirm,
+        secret_rotation_actions=["rotate"],
+    )
     assert run.rc != 0
     msg = run.failed_tasks()[0]["msg"]
     assert "would rotate encryption keys" in msg and PII in msg
