@@ -23,14 +23,8 @@ author:
   - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
   - stratum.ops.attributes
+  - stratum.ops.attributes.info_module
   - stratum.ops.celery
-attributes:
-  check_mode:
-    support: full
-    details: This module never changes anything, so check mode returns the same data.
-  diff_mode:
-    support: N/A
-    details: This module never changes anything.
 options:
   workers:
     description:

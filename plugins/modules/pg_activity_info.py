@@ -34,14 +34,8 @@ options:
     default: 30
 extends_documentation_fragment:
   - stratum.ops.attributes
+  - stratum.ops.attributes.info_module
   - stratum.ops.postgres
-attributes:
-  check_mode:
-    support: full
-    details: This module never changes anything, so check mode returns the same data.
-  diff_mode:
-    support: N/A
-    details: This module never changes anything.
 """
 
 EXAMPLES = r"""

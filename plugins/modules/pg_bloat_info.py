@@ -60,14 +60,8 @@ options:
     default: 60
 extends_documentation_fragment:
   - stratum.ops.attributes
+  - stratum.ops.attributes.info_module
   - stratum.ops.postgres
-attributes:
-  check_mode:
-    support: full
-    details: This module never changes anything, so check mode returns the same data.
-  diff_mode:
-    support: N/A
-    details: This module never changes anything.
 notes:
   - PostgreSQL 15 and later may hold back a session's table statistics (row counts) for up to
     about ten seconds after a commit; numbers from V(estimate) for a table changed that recently can lag.

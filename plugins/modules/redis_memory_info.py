@@ -24,16 +24,8 @@ author:
   - Stratum SRE (@stratum-sre)
 extends_documentation_fragment:
   - stratum.ops.attributes
+  - stratum.ops.attributes.info_module
   - stratum.ops.redis
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  info:
-    description: This module is read-only and only returns information.
-    support: full
 options:
   match:
     description:
