@@ -7,12 +7,19 @@ On a throwaway redis-server, for each method: load N target keys (cache:analytic
 keys (cache:users:*), run the method while a probe process PINGs every 1 ms, then check that every
 target is gone and every other key kept. Then time redis_memory_info against `redis-cli --memkeys`.
 Targets: the module >= 160k keys/s on its own clock, max stall <= 15 ms.
+
+In production Redis has a host of its own; here redis-server, the probe and ansible-playbook share two cores.
+So that the probe measures Redis and not the CPU scheduler, redis-server and the probe run at a higher CPU
+priority when the bench may set one (root). The longest single command Redis executed (from SLOWLOG, exact,
+server-side) is reported beside the probe's view.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -29,9 +36,45 @@ OTHER = "cache:users"
 PATTERN = TARGET + ":*"
 
 
+def raise_priority(pid: int) -> bool:
+    """Nice -10 for a process (redis-server, the probe); False where not permitted."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, -10)
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def slowlog(client):
+    """Record every command of at least 0.5 ms; yields a dict filled with the longest one on exit."""
+    longest: dict = {}
+    client.config_set("slowlog-log-slower-than", 500)
+    client.config_set("slowlog-max-len", 100000)
+    client.slowlog_reset()
+    try:
+        yield longest
+    finally:
+
+        def name(entry) -> str:
+            command = entry["command"]
+            return (command.decode() if isinstance(command, bytes) else str(command)).split(" ", 1)[0].upper()
+
+        # The bench's own SLOWLOG/CONFIG calls are not the method's.
+        entries = [e for e in client.slowlog_get(100000) if name(e) not in ("SLOWLOG", "CONFIG")]
+        client.config_set("slowlog-log-slower-than", 10000)
+        if entries:
+            top = max(entries, key=lambda e: e["duration"])
+            longest.update(ms=top["duration"] / 1000, command=name(top))
+        else:
+            longest.update(ms=0.0, command="none >= 0.5 ms")
+
+
 def probe(port: int, ready, stop, queue) -> None:
     """PING every 1 ms until told to stop; send back every latency in seconds."""
     import redis
+
+    raise_priority(os.getpid())
 
     client = redis.Redis(port=port)
     client.ping()
@@ -134,15 +177,23 @@ def main() -> None:
         # DEBUG POPULATE and KEYS take long on a loaded machine; never give up on them.
         client = server.client(socket_timeout=900)
 
+        prioritized = raise_priority(server.proc.pid)
+        print(
+            "redis-server and the probe at nice -10"
+            if prioritized
+            else "could not raise priorities (not root): the probe's max also shows CPU scheduling",
+            flush=True,
+        )
+
         def measure(name: str, fn, own_clock=None) -> None:
             load(client, n)
-            with Probe(server.port) as p:
+            with slowlog(client) as longest, Probe(server.port) as p:
                 start = time.perf_counter()
                 reported = fn()
                 wall = time.perf_counter() - start
             seconds = own_clock(reported) if own_clock else (reported if isinstance(reported, float) else wall)
             gone, kept = verify(client, n)
-            rows.append((name, seconds, n / seconds, p.max_ms, p.p99_ms, gone, kept))
+            rows.append((name, seconds, n / seconds, p.max_ms, p.p99_ms, longest, gone, kept))
             print(f"  {name}: {seconds:.2f}s", flush=True)
 
         if not args.skip_slow:
@@ -163,20 +214,24 @@ def main() -> None:
                 "stratum.ops.redis_cleanup (whole ansible-playbook)",
                 module_result["process_seconds"],
                 n / module_result["process_seconds"],
-                rows[-1][3],
-                rows[-1][4],
-                rows[-1][5],
-                rows[-1][6],
+                *rows[-1][3:],
             )
         )
         measure("ceiling: UNLINK known names via redis-cli --pipe", lambda: unlink_pipe(server, n))
 
         print()
-        header = f"{'method':52} {'seconds':>8} {'keys/s':>10} {'max stall':>10} {'p99':>8}  targets gone  others kept"
+        header = (
+            f"{'method':52} {'seconds':>8} {'keys/s':>10} {'max stall':>10} {'p99':>8}  "
+            f"{'longest command (server)':26}  targets gone  others kept"
+        )
         print(header)
         print("-" * len(header))
-        for name, seconds, rate, max_ms, p99, gone, kept in rows:
-            print(f"{name:52} {seconds:8.2f} {rate:10,.0f} {max_ms:8.1f}ms {p99:6.2f}ms  {gone!s:12}  {kept!s:11}")
+        for name, seconds, rate, max_ms, p99, longest, gone, kept in rows:
+            slowest = f"{longest['ms']:.1f}ms {longest['command']}"
+            print(
+                f"{name:52} {seconds:8.2f} {rate:10,.0f} {max_ms:8.1f}ms {p99:6.2f}ms  {slowest:26}  "
+                f"{gone!s:12}  {kept!s:11}"
+            )
         module_row = rows[[r[0] for r in rows].index("stratum.ops.redis_cleanup (module clock)")]
         print(
             f"\ntargets: module >= 160,000 keys/s -> {module_row[2]:,.0f} "
