@@ -45,6 +45,12 @@ def raise_priority(pid: int) -> bool:
         return False
 
 
+def command_name(entry) -> str:
+    """The command of a SLOWLOG entry, e.g. EVALSHA."""
+    command = entry["command"]
+    return (command.decode() if isinstance(command, bytes) else str(command)).split(" ", 1)[0].upper()
+
+
 @contextlib.contextmanager
 def slowlog(client):
     """Record every command of at least 0.5 ms; yields a dict filled with the longest one on exit."""
@@ -55,17 +61,12 @@ def slowlog(client):
     try:
         yield longest
     finally:
-
-        def name(entry) -> str:
-            command = entry["command"]
-            return (command.decode() if isinstance(command, bytes) else str(command)).split(" ", 1)[0].upper()
-
         # The bench's own SLOWLOG/CONFIG calls are not the method's.
-        entries = [e for e in client.slowlog_get(100000) if name(e) not in ("SLOWLOG", "CONFIG")]
+        entries = [e for e in client.slowlog_get(100000) if command_name(e) not in ("SLOWLOG", "CONFIG")]
         client.config_set("slowlog-log-slower-than", 10000)
         if entries:
             top = max(entries, key=lambda e: e["duration"])
-            longest.update(ms=top["duration"] / 1000, command=name(top))
+            longest.update(ms=top["duration"] / 1000, command=command_name(top))
         else:
             longest.update(ms=0.0, command="none >= 0.5 ms")
 
