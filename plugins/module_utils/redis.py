@@ -10,6 +10,7 @@ plain dict, `NamespaceCleanup` and `MemoryReport` take a redis-py client.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import time
 from dataclasses import dataclass, field
@@ -139,6 +140,17 @@ def refuse_cluster(client: Any, endpoint: str) -> None:
             f"{endpoint} is a Redis Cluster node; Redis Cluster is not supported (run against each shard's "
             "primary as a standalone server is not possible either, since multi-key commands cross slots)"
         )
+
+
+@contextlib.contextmanager
+def redis_errors(doing: str, refused: str) -> Any:
+    """redis-py's connection and command errors as RedisModuleError saying what was being done."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise RedisModuleError(f"lost the connection to Redis while {doing}: {exc}") from None
+    except ResponseError as exc:
+        raise RedisModuleError(f"{refused}: {exc}") from None
 
 
 def connect_standalone(module: Any) -> Any:
@@ -775,19 +787,15 @@ class MemoryReport:
 
 def memory_report(client: Any, sample_size: int | None, **scan_options: Any) -> dict[str, Any]:
     """INFO essentials plus the key scan (skipped when sample_size is 0), Redis errors as RedisModuleError."""
-    try:
+    with redis_errors(
+        "reading memory information", "Redis refused a command needed for the memory report (INFO, SCAN, MEMORY USAGE)"
+    ):
         result = memory_essentials(client)
         if sample_size == 0:
             keys: dict[str, Any] = dict(biggest_keys=[], prefixes=[], scanned=0, scanned_bytes=0, complete=False)
             keys.update(scan_duration_seconds=0.0, method="none")
         else:
             keys = MemoryReport(client, sample_size=sample_size, **scan_options).run()
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise RedisModuleError(f"lost the connection to Redis while reading memory information: {exc}") from None
-    except ResponseError as exc:
-        raise RedisModuleError(
-            f"Redis refused a command needed for the memory report (INFO, SCAN, MEMORY USAGE): {exc}"
-        ) from None
     result.update(keys)
     return result
 
@@ -809,7 +817,7 @@ def describe_keys(client: Any, names: list[str]) -> list[dict[str, Any]]:
 
     A key that does not exist has length 0 (what LLEN answers for an empty queue) and ttl None.
     """
-    try:
+    with redis_errors("reading keys", "Redis refused a command needed to describe keys (TYPE, TTL, LLEN...)"):
         pipe = client.pipeline(transaction=False)
         for name in names:
             pipe.type(name)
@@ -824,10 +832,6 @@ def describe_keys(client: Any, names: list[str]) -> list[dict[str, Any]]:
             pipe.execute_command(command, name)
         # A key replaced by another type between the two round trips answers WRONGTYPE: its length is unknown.
         lengths = dict(zip([name for name, _command in counted], pipe.execute(raise_on_error=False), strict=True))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise RedisModuleError(f"lost the connection to Redis while reading keys: {exc}") from None
-    except ResponseError as exc:
-        raise RedisModuleError(f"Redis refused a command needed to describe keys (TYPE, TTL, LLEN...): {exc}") from None
     described = []
     for i, name in enumerate(names):
         kind, ttl = types[i], replies[2 * i + 1]
@@ -852,17 +856,13 @@ def set_flag(client: Any, key: str, value: str, ttl: int | None, dry_run: bool) 
     An existing key is left alone - neither overwritten nor given a new TTL - so running this again does not
     prolong what the first run started. dry_run only reads.
     """
-    try:
+    with redis_errors(f"setting {key!r}", f"Redis refused to set {key!r} (SET NX EX)"):
         created = not client.exists(key) if dry_run else bool(client.set(key, value, nx=True, ex=ttl))
         pipe = client.pipeline(transaction=False)
         pipe.type(key)
         pipe.get(key)
         pipe.ttl(key)
         kind, current, remaining = pipe.execute(raise_on_error=False)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise RedisModuleError(f"lost the connection to Redis while setting {key!r}: {exc}") from None
-    except ResponseError as exc:
-        raise RedisModuleError(f"Redis refused to set {key!r} (SET NX EX): {exc}") from None
     if dry_run and created:
         return {"changed": True, "existed": False, "value_matches": True, "ttl": ttl if ttl else -1}
     matches = display_name(kind) == "string" and isinstance(current, bytes) and current == value.encode("utf-8")
@@ -876,10 +876,6 @@ def set_flag(client: Any, key: str, value: str, ttl: int | None, dry_run: bool) 
 
 def remove_flag(client: Any, key: str, dry_run: bool) -> dict[str, Any]:
     """Delete key (whatever its type); dry_run only says whether it exists."""
-    try:
+    with redis_errors(f"removing {key!r}", f"Redis refused to remove {key!r}"):
         existed = bool(client.exists(key)) if dry_run else bool(client.delete(key))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise RedisModuleError(f"lost the connection to Redis while removing {key!r}: {exc}") from None
-    except ResponseError as exc:
-        raise RedisModuleError(f"Redis refused to remove {key!r}: {exc}") from None
     return {"changed": existed, "existed": existed, "value_matches": None, "ttl": None}

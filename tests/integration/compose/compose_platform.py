@@ -65,6 +65,25 @@ class ComposeProject:
         return [json.loads(line)["argv"] for line in self.log_file.read_text().splitlines()]
 
 
+def start_project(
+    tmp_path: Path, files: dict[str, str] | None = None, compose_file: str = COMPOSE_FILE
+) -> ComposeProject:
+    """A Compose project in tmp_path/stratum running stratum/api and stratum/workers 1.0.0 in the fake docker.
+
+    files adds or replaces project files (name -> text), e.g. {"api.env": "LOG_LEVEL=info\n"}.
+    """
+    project = tmp_path / "stratum"
+    project.mkdir()
+    (project / "compose.yml").write_text(compose_file)
+    (project / ".env").write_text("STRATUM_API_TAG=1.0.0\nSTRATUM_WORKERS_TAG=1.0.0\n")
+    for name, text in (files or {}).items():
+        (project / name).write_text(text)
+    handle = ComposeProject(project, tmp_path / "docker-state.json", tmp_path / "docker-calls.jsonl")
+    started = handle.docker("compose", "--project-directory", str(project), "up", "--detach", "--wait")
+    assert started.returncode == 0, started.stderr
+    return handle
+
+
 def services(project_src: str) -> dict:
     return {
         "api": {

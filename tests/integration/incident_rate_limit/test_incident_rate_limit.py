@@ -17,7 +17,7 @@ from harness.ansible_run import REPO, assert_clean_failure, run_playbook
 from harness.prometheus_double import PrometheusDouble, Samples
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compose"))
-from compose_platform import ComposeProject
+from compose_platform import start_project
 
 PLAYBOOK = REPO / "playbooks" / "incident_rate_limit.yml"
 PASSWORD = "rate-Limit-Pw-4471"
@@ -65,15 +65,9 @@ def backends(redis_pw, prometheus, tmp_path):
     client = redis_pw.client()
     client.flushall()
     client.rpush(QUEUE, *[f"batch-{i}" for i in range(37)])
-    project = tmp_path / "stratum"
-    project.mkdir()
-    (project / "compose.yml").write_text(COMPOSE_FILE)
-    (project / ".env").write_text("STRATUM_API_TAG=1.0.0\nSTRATUM_WORKERS_TAG=1.0.0\n")
-    (project / "api.env").write_text("LOG_LEVEL=info\n")
-    (project / "workers.env").write_text("CAPI_BATCH_SIZE=200\n")
-    compose = ComposeProject(project, tmp_path / "docker-state.json", tmp_path / "docker-calls.jsonl")
-    started = compose.docker("compose", "--project-directory", str(project), "up", "--detach", "--wait")
-    assert started.returncode == 0, started.stderr
+    compose = start_project(
+        tmp_path, {"api.env": "LOG_LEVEL=info\n", "workers.env": "CAPI_BATCH_SIZE=200\n"}, compose_file=COMPOSE_FILE
+    )
     return SimpleNamespace(redis=redis_pw, client=client, prometheus=prometheus, compose=compose)
 
 

@@ -68,22 +68,16 @@ def test_maintenance_playbook_triage_only_changes_nothing(postgres_server, pg):
 def test_connections_platform_actions_go_through_the_platform_layer(postgres_server, tmp_path):
     # The Compose platform with the fake docker CLI (tests/compose_double) stands in for the cluster.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compose"))
-    from compose_platform import COMPOSE_FILE, ComposeProject, services
+    from compose_platform import services, start_project
 
-    project = tmp_path / "stratum"
-    project.mkdir()
-    (project / "compose.yml").write_text(COMPOSE_FILE)
-    (project / ".env").write_text("STRATUM_API_TAG=1.0.0\nSTRATUM_WORKERS_TAG=1.0.0\n")
-    (project / "api.env").write_text("LOG_LEVEL=info\n")
-    compose = ComposeProject(project, tmp_path / "docker-state.json", tmp_path / "docker-calls.jsonl")
-    assert compose.docker("compose", "--project-directory", str(project), "up", "--detach", "--wait").returncode == 0
+    compose = start_project(tmp_path, {"api.env": "LOG_LEVEL=info\n"})
 
     run = run_playbook(
         PLAYBOOKS / "incident_db_connections.yml",
         extra_vars={
             **inventory_vars(postgres_server),
             "stratum_platform": "compose",
-            "stratum_services": services(str(project)),
+            "stratum_services": services(str(compose.dir)),
             "incident_db_connections_actions": ["scale_down_workers", "increase_pool_size", "restart_api"],
             "incident_db_connections_workers_replicas": 2,
             "incident_db_connections_pool_size": 25,
@@ -92,7 +86,7 @@ def test_connections_platform_actions_go_through_the_platform_layer(postgres_ser
     )
     assert run.rc == 0, run.output[-3000:]
     assert len(compose.containers("workers")) == 2
-    assert "DATABASE_POOL_SIZE=25" in (project / "api.env").read_text()
+    assert "DATABASE_POOL_SIZE=25" in (compose.dir / "api.env").read_text()
     assert any("restart" in call for call in compose.calls())
     report = run.custom_stats["_run"]["incident_db_connections_report"]
     assert report["terminated"] == [] and report["total_after"] >= 1

@@ -10,7 +10,7 @@ from harness.ansible_run import run_playbook
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "integration" / "compose"))
 
-from compose_platform import COMPOSE_FILE, ComposeProject, services
+from compose_platform import services, start_project
 
 PLAYBOOK = REPO / "playbooks" / "predeploy_checklist.yml"
 
@@ -26,19 +26,13 @@ SETTINGS = {
 
 
 def test_settings_read_through_the_platform_layer_are_checked_without_printing_them(tmp_path):
-    project = tmp_path / "stratum"
-    project.mkdir()
-    (project / "compose.yml").write_text(COMPOSE_FILE)
-    (project / ".env").write_text("STRATUM_API_TAG=1.0.0\nSTRATUM_WORKERS_TAG=1.0.0\n")
-    (project / "api.env").write_text("".join(f"{k}={v}\n" for k, v in SETTINGS.items()))
-    compose = ComposeProject(project, tmp_path / "docker-state.json", tmp_path / "docker-calls.jsonl")
-    assert compose.docker("compose", "--project-directory", str(project), "up", "--detach", "--wait").returncode == 0
+    compose = start_project(tmp_path, {"api.env": "".join(f"{k}={v}\n" for k, v in SETTINGS.items())})
 
     run = run_playbook(
         PLAYBOOK,
         extra_vars={
             "stratum_platform": "compose",
-            "stratum_services": services(str(project)),
+            "stratum_services": services(str(compose.dir)),
             "predeploy_checklist_environment": "production",
             "predeploy_checklist_check_http": False,
             "predeploy_checklist_fail_on_error": False,
