@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` and `make demo` need on a fresh machine, idempotent and quick on a second run:
-#   1. Debian packages for the real test backends (redis-server, postgresql, rabbitmq-server) and shellcheck
+#   1. Debian packages for the real test backends (redis-server, postgresql, rabbitmq-server, prometheus,
+#      alertmanager and the postgres/redis exporters) and shellcheck
 #      (for ansible-test sanity) when missing;
 #   2. a Python >= 3.12 virtualenv in .venv with the pinned requirements.txt;
 #   3. the checkout visible to Ansible as the collection stratum.ops (.build/collections);
@@ -20,6 +21,11 @@ command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] |
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 # ansible-test sanity skips its shellcheck test (our scripts/*.sh) when shellcheck is missing.
 command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
+# Real Prometheus, Alertmanager and the two exporters for triage and the alert -> runbook tests.
+command -v prometheus >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
+command -v prometheus-postgres-exporter >/dev/null 2>&1 || need_pkgs+=(prometheus-postgres-exporter)
+command -v prometheus-redis-exporter >/dev/null 2>&1 || need_pkgs+=(prometheus-redis-exporter)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${need_pkgs[*]}"
