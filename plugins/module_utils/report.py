@@ -136,10 +136,9 @@ def build_steps(steps: list[Any] | None, failure: Mapping[str, Any] | None = Non
         built.append(entry)
     failure = failure or {}
     failed_task = str(failure.get("task") or "")
-    if failed_task or failure.get("result"):
-        if not any(s["status"] == "failed" for s in built):
-            name = _short_task_name(failed_task) or "unnamed task"
-            built.append({"name": name, "status": "failed", "error": error_text(failure.get("result")) or "failed"})
+    if (failed_task or failure.get("result")) and not any(s["status"] == "failed" for s in built):
+        name = _short_task_name(failed_task) or "unnamed task"
+        built.append({"name": name, "status": "failed", "error": error_text(failure.get("result")) or "failed"})
     return built
 
 
