@@ -89,7 +89,7 @@ def test_a_rescued_failure_outside_the_listed_steps_becomes_a_failed_step():
             "result": {"failed": True, "msg": "bad action"},
         },
     )
-    assert doc["steps"][-1] == {"name": "check the actions", "status": "failed", "error": "bad action"}
+    assert doc["steps"][-1] == {"name": "check the requested actions", "status": "failed", "error": "bad action"}
     assert any("check them before rerunning: read" in s for s in doc["next_steps"])
     validate(doc)
 
