@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # pytest workers; CI machines have 2 cores.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup test lint ruff yamllint ansible-lint sanity pytest unit integration molecule demo bench lock clean
+.PHONY: help setup test lint ruff yamllint ansible-lint awx-check sanity pytest unit integration molecule demo bench lock clean
 
 help:
 	@echo "make demo   - start the local sandbox and run the main job (deploy) against it"
@@ -21,7 +21,7 @@ setup:
 test: setup lint sanity pytest molecule
 	@echo "make test: all gates passed"
 
-lint: ruff yamllint ansible-lint
+lint: ruff yamllint ansible-lint awx-check
 
 ruff: setup
 	ruff check .
@@ -32,6 +32,11 @@ yamllint: setup
 
 ansible-lint: setup
 	ansible-lint --offline --profile production
+
+# AWX configuration: check-jsonschema against awx/schemas/, cross-references, generated files current.
+awx-check: setup
+	$(BIN)/python awx/generate.py --check
+	$(BIN)/python awx/validate.py
 
 sanity: setup
 	bash scripts/sanity.sh

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write awx/config/*.yml (infra.aap_configuration variables) from awx/catalog.yml and awx/surveys/*.json.
 
     python awx/generate.py            # rewrite awx/config/

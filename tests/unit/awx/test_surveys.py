@@ -31,9 +31,10 @@ COMPATIBLE = {
 def playbook_inputs(playbook: Path) -> tuple[dict, set[str]]:
     """(the role's main argument spec options, variables the play itself maps, e.g. version -> deploy_version)."""
     plays = yaml.safe_load(playbook.read_text())
-    roles = [r["role"] for play in plays for r in play.get("roles", [])]
-    assert len(roles) == 1, f"{playbook.name}: expected one role, got {roles}"
-    role = roles[0].rsplit(".", 1)[-1]
+    # The runbook role is named after the playbook; others (preflight, notify) wrap it and ask nothing.
+    roles = {r["role"].rsplit(".", 1)[-1] for play in plays for r in play.get("roles", [])}
+    role = playbook.stem
+    assert role in roles, f"{playbook.name}: expected the role {role}, got {sorted(roles)}"
     spec = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())
     mapped = set()
     for play in plays:
