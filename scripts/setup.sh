@@ -26,6 +26,9 @@ command -v prometheus >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v prometheus-postgres-exporter >/dev/null 2>&1 || need_pkgs+=(prometheus-postgres-exporter)
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need_pkgs+=(prometheus-redis-exporter)
+# A private dockerd and registry (the build-and-push tests start their own on free ports).
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need_pkgs+=(docker-registry)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${need_pkgs[*]}"
