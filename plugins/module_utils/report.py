@@ -181,7 +181,7 @@ def failure_next_steps(steps: list[Mapping[str, Any]], actions: list[str]) -> li
     advice = []
     if failed:
         step = failed[0]
-        advice.append(f"Fix the cause of step '{step['name']}' ({step['error']}) and rerun the runbook.")
+        advice.append(f'Fix the cause of step "{step["name"]}" ({step["error"]}) and rerun the runbook.')
     changed = [s["name"] for s in steps if s["status"] == "changed"]
     if changed:
         advice.append(
@@ -250,8 +250,11 @@ def report_summary(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"{name}: {why}.")
     for step in report.get("steps") or []:
         if step["status"] == "failed":
-            lines.append(f"Failed step '{step['name']}': {step['error']}")
+            lines.append(f'Failed step "{step["name"]}": {step["error"]}')
     lines += [f"Next: {s}" for s in report.get("next_steps") or []]
+    notifications = report.get("notifications") or {}
+    if notifications:
+        lines.append("Notifications: " + "; ".join(f"{k} {v}" for k, v in sorted(notifications.items())) + ".")
     return lines
 
 

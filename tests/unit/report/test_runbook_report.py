@@ -74,7 +74,7 @@ def test_a_failed_step_carries_its_error_and_next_steps_name_it():
     assert len(failed) == 1 and failed[0]["name"] == "clear"
     assert "hunter2" not in json.dumps(doc)
     assert "redis://***@cache:6379/0" in failed[0]["error"]
-    assert doc["next_steps"][0].startswith("Fix the cause of step 'clear'")
+    assert doc["next_steps"][0].startswith('Fix the cause of step "clear"')
     assert doc["steps"][2] == {"name": "read after", "status": "skipped", "error": None}
     validate(doc)
 
@@ -173,8 +173,8 @@ def test_summary_names_status_endpoints_failure_and_next_steps():
     )
     lines = FILTERS["report_summary"](doc)
     assert lines[0] == "incident_redis_memory on staging: failed; endpoints: redis cache:6379/0."
-    assert "Failed step 'read': Connection refused" in lines
-    assert any(line.startswith("Next: Fix the cause of step 'read'") for line in lines)
+    assert 'Failed step "read": Connection refused' in lines
+    assert any(line.startswith('Next: Fix the cause of step "read"') for line in lines)
 
 
 def test_audit_record_and_slack_message_carry_names_versions_and_status():
