@@ -75,6 +75,9 @@ def test_the_context_installs_this_collection(contexts, kind):
     assert "ansible-galaxy collection install" in dockerfile and "ansible-core==2.21.5" in dockerfile
     # what ansible-builder introspects inside the image comes with the collection
     assert {"meta/execution-environment.yml", "meta/ee-requirements.txt", "bindep.txt"} <= files
+    if kind == "decision":
+        assert "extensions/eda/plugins/event_source/alertmanager.py" in files
+        assert "extensions/eda/rulebooks/alerts_to_triage.yml" in files
 
 
 def test_the_execution_environment_brings_the_python_libraries_and_clients(contexts):
