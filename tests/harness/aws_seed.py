@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -68,6 +69,29 @@ def seed_rds_instance(state: dict, args: argparse.Namespace) -> None:
         MasterUserPassword="seed-password-not-secret",
         DBSubnetGroupName=group,
     )
+
+
+# The versions the sandbox's ECR holds, so deploy's "the registry has the image" check passes for them.
+SANDBOX_IMAGE_VERSIONS = ("1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0")
+
+
+def seed_ecr_images(ecr, repositories: list[str], tags: list[str]) -> dict[str, str]:
+    """ECR repositories with one tiny manifest per tag (moto's put_image); returns reference -> digest."""
+    digests = {}
+    for repository in repositories:
+        ecr.create_repository(repositoryName=repository)
+        for tag in tags:
+            config = {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(tag), "digest": ""}
+            config["digest"] = "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": config,
+                "layers": [],
+            }
+            image = ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)["image"]
+            digests[f"{repository}:{tag}"] = image["imageId"]["imageDigest"]
+    return digests
 
 
 def seed_secret(state: dict, args: argparse.Namespace) -> None:
