@@ -131,7 +131,9 @@ def approval(identifier: str, name: str, description: str, timeout: int, success
 
 
 def deploy_workflow(catalog: dict, environment: str) -> dict:
-    t = lambda playbook, check=False: template_name(catalog, playbook, check)  # noqa: E731
+    def t(playbook: str, check: bool = False) -> str:
+        return template_name(catalog, playbook, check)
+
     timeout = catalog["approval_timeout_seconds"]
     gated = environment in catalog["approval_environments"]
     nodes = [node("checklist", t("predeploy_checklist"), success=["approve_release" if gated else "migration_plan"])]

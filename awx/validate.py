@@ -10,10 +10,10 @@ JSON Schema (awx/schemas/) cannot compare two fields or two files; those rules l
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -80,7 +80,10 @@ def survey_problems(where: str, survey: dict) -> list[str]:
 def problems(config: dict, repo: Path = REPO) -> list[str]:
     """Cross-references between the configuration's objects and the repository."""
     out: list[str] = []
-    names = lambda key: {item["name"] for item in config.get(key, [])}  # noqa: E731
+
+    def names(key: str) -> set[str]:
+        return {item["name"] for item in config.get(key, [])}
+
     orgs = names("aap_organizations")
     cred_types = names("controller_credential_types") | BUILTIN_CREDENTIAL_TYPES
     creds = {c["name"]: c for c in config.get("controller_credentials", [])}
@@ -178,8 +181,13 @@ def problems(config: dict, repo: Path = REPO) -> list[str]:
 
 
 def schema_check(config_dir: Path, surveys_dir: Path) -> list[str]:
-    """check-jsonschema on every config file and survey; its report, when it fails."""
-    binary = Path(sys.executable).with_name("check-jsonschema")
+    """check-jsonschema on every config file and survey; its report, when it fails.
+
+    Run in this process (its CLI entry point, the same checks as `check-jsonschema --schemafile ...`): the
+    tests validate many broken copies, and a new interpreter for each would cost seconds.
+    """
+    from check_jsonschema.cli.main_command import main as check_jsonschema
+
     runs = [
         ("config.json", sorted(config_dir.glob("*.yml"))),
         ("survey.json", sorted(surveys_dir.glob("*.json"))),
@@ -188,10 +196,15 @@ def schema_check(config_dir: Path, surveys_dir: Path) -> list[str]:
     for schema, files in runs:
         if not files:
             continue
-        cmd = [str(binary), "--schemafile", str(AWX / "schemas" / schema), *map(str, files)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ | {"NO_COLOR": "1"})
-        if proc.returncode != 0:
-            out.append(f"check-jsonschema ({schema}):\n{proc.stdout}{proc.stderr}".rstrip())
+        args = ["--schemafile", str(AWX / "schemas" / schema), "--color", "never", *map(str, files)]
+        report = io.StringIO()
+        with contextlib.redirect_stdout(report), contextlib.redirect_stderr(report):
+            try:
+                rc = check_jsonschema(args, standalone_mode=False)
+            except SystemExit as exc:  # click may still exit on a usage error
+                rc = exc.code
+        if rc != 0:
+            out.append(f"check-jsonschema ({schema}):\n{report.getvalue()}".rstrip())
     return out
 
 

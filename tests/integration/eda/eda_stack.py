@@ -162,7 +162,9 @@ def _prometheus_config(workdir: Path, targets: dict[str, str], alertmanager: str
 
 
 def _alertmanager_config(workdir: Path, eda: str, recorder: str) -> Path:
-    receiver = lambda name, url: {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}  # noqa: E731
+    def receiver(name: str, url: str) -> dict:
+        return {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
+
     config = {
         "route": {
             "receiver": "eda",

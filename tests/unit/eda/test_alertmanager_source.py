@@ -67,7 +67,7 @@ async def _serve_and_post(args: dict, requests: list[tuple[str, str, object]]) -
     responses = []
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):  # until it listens
+            for _attempt in range(100):  # until it listens
                 with contextlib.suppress(aiohttp.ClientConnectionError):
                     async with session.get(base + "/") as resp:
                         assert await resp.text() == "up"
@@ -121,7 +121,7 @@ def test_what_is_not_a_notification_is_refused_and_nothing_queued():
         ("POST", "/", {"alerts": [{"status": "firing"}]}),
     ]
     responses, events = asyncio.run(_serve_and_post(args, bad))
-    assert [status for status, _ in responses] == [400, 400, 400]
+    assert [status for status, _text in responses] == [400, 400, 400]
     assert "no 'alerts' list" in responses[1][1] and "without labels" in responses[2][1]
     assert events == []
 
