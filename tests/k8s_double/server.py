@@ -11,7 +11,10 @@ What it serves:
   Namespaces: GET/LIST (label selectors incl. set-based, field selectors), POST, PUT (optimistic
   concurrency on resourceVersion), PATCH (merge, strategic merge with lists merged by key, JSON
   patch), DELETE (owned objects are garbage-collected), `dryRun=All`, the deployments/scale and
-  /status subresources;
+  /status subresources; pods/log (text) from a logs directory (`logs_dir`, --logs-dir or POST
+  /_double/logs {"dir": ...}): <dir>/<pod>.log, else <dir>/<container>.log - the container's stdout,
+  which every pod of that container shares in the double - honouring tailLines and sinceSeconds (by the
+  `ts` of JSON lines);
 - a simulated deployment controller: a pod-template change bumps `metadata.generation` and creates a
   ReplicaSet carrying `deployment.kubernetes.io/revision` (going back to an old template reuses and
   renumbers the old ReplicaSet, as the real controller does); pods are created per ReplicaSet and
@@ -99,7 +102,7 @@ class Kind:
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 KINDS: list[Kind] = [
     Kind("", "v1", "namespaces", "Namespace", namespaced=False, short=("ns",), subresources=("status",)),
-    Kind("", "v1", "pods", "Pod", short=("po",), subresources=("status",)),
+    Kind("", "v1", "pods", "Pod", short=("po",), subresources=("status", "log")),
     Kind("", "v1", "events", "Event", short=("ev",)),
     Kind("", "v1", "configmaps", "ConfigMap", short=("cm",)),
     Kind("", "v1", "secrets", "Secret"),
@@ -191,6 +194,7 @@ class Cluster:
         state_file: str | Path | None = None,
     ) -> None:
         self.token = token
+        self.logs_dir: Path | None = None
         self.ready_delay = ready_delay
         self.deadline_scale = deadline_scale
         self.state_file = Path(state_file) if state_file else None
@@ -958,6 +962,42 @@ ROUTE = re.compile(
 )
 
 
+class PodLog(Exception):  # not an error: carries a text answer past the JSON path
+    """A pods/log answer (text/plain)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("pod log")
+        self.text = text
+
+
+def pod_log(logs_dir: Path | None, pod: dict, query: dict) -> str:
+    """The log text of a pod (see the module docstring), after sinceSeconds and tailLines."""
+    if logs_dir is None:
+        return ""
+    containers = pod.get("spec", {}).get("containers") or [{}]
+    container = query.get("container") or containers[0].get("name", "")
+    source = logs_dir / f"{pod['metadata']['name']}.log"
+    if not source.exists():
+        source = logs_dir / f"{container}.log"
+    if not source.exists():
+        return ""
+    lines = source.read_text(errors="replace").splitlines()
+    if query.get("sinceSeconds"):
+        cutoff = time.time() - float(query["sinceSeconds"])
+
+        def recent(line: str) -> bool:
+            try:
+                stamp = json.loads(line)["ts"]
+                return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() >= cutoff
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return True
+
+        lines = [line for line in lines if recent(line)]
+    if query.get("tailLines"):
+        lines = lines[-int(query["tailLines"]) :]
+    return "".join(line + "\n" for line in lines)
+
+
 class Handler(BaseHTTPRequestHandler):
     """Routes Kubernetes API paths to the Cluster."""
 
@@ -1014,6 +1054,13 @@ class Handler(BaseHTTPRequestHandler):
             if cluster.token and self.headers.get("Authorization") != f"Bearer {cluster.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             self._send(200 if method != "POST" else 201, self._api(method, path, query, body))
+        except PodLog as log:
+            data = log.text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         except ApiError as exc:
             self._send(exc.code, exc.status())
         except Exception as exc:  # a bug in the double: answer 500 like an apiserver panic would
@@ -1024,6 +1071,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_double/fail_image" and method == "POST":
             cluster.set_fail_rule(body.get("pattern", ""), body.get("mode", "ImagePullBackOff"))
             return {"fail_rules": cluster.fail_rules}
+        if path == "/_double/logs" and method == "POST":
+            cluster.logs_dir = Path(body["dir"]) if body.get("dir") else None
+            return {"dir": str(cluster.logs_dir or "")}
         if path == "/_double/state":
             return cluster.snapshot()
         if path == "/_double/requests":
@@ -1072,6 +1122,8 @@ class Handler(BaseHTTPRequestHandler):
                     query.get("fieldSelector", ""),
                 )
             obj = cluster.get(kind, ns, name)
+            if sub == "log":
+                raise PodLog(pod_log(cluster.logs_dir, obj, query))
             return cluster._scale_view(kind, obj) if sub == "scale" else obj
         if method == "POST" and name is None:
             return cluster.create(kind, ns, body or {}, dry_run)
@@ -1162,8 +1214,10 @@ def main() -> None:
     parser.add_argument("--deadline-scale", type=float, default=1.0, help="multiplier for progressDeadlineSeconds")
     parser.add_argument("--seed", help="JSON or YAML file with a list of objects to create at start")
     parser.add_argument("--info-file", help="write the ready line (port, url, kubeconfig, pid) here too")
+    parser.add_argument("--logs-dir", help="pods/log answers from <dir>/<pod>.log or <dir>/<container>.log")
     args = parser.parse_args()
     double = K8sDouble(args.port, args.token, args.ready_delay, args.deadline_scale, args.state_file)
+    double.cluster.logs_dir = Path(args.logs_dir) if args.logs_dir else None
     if args.seed:
         seed_objects(double.cluster, Path(args.seed))
     info = {"port": double.port, "url": double.url}
