@@ -75,7 +75,7 @@ def endpoint_label(value: Any) -> str:
     except ValueError:
         return redact(text.split("?", 1)[0])
     hostport = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-    if parts.scheme.lower() in _DB_SCHEMES:
+    if parts.scheme.lower().split("+")[0] in _DB_SCHEMES:
         path = parts.path.strip("/")
         return hostport + (f"/{path}" if path else "")
     return f"{parts.scheme}://{hostport}{parts.path}"
@@ -105,13 +105,8 @@ def step_status(result: Any) -> str:
         return "skipped"
     if result.get("failed") or result.get("unreachable"):
         return "failed"
-    items = result.get("results")
-    if isinstance(items, list) and items and all(isinstance(i, Mapping) for i in items):
-        statuses = [step_status(i) for i in items]
-        for status in ("failed", "changed", "ok"):
-            if status in statuses:
-                return status
-        return "skipped"
+    # A loop's result carries the aggregate changed/failed/skipped of its items; a module's own `results`
+    # (pg_maintenance) is data, not items, so only the top-level flags count.
     if result.get("skipped"):
         return "skipped"
     return "changed" if result.get("changed") else "ok"
@@ -138,7 +133,13 @@ def build_steps(steps: list[Any] | None, failure: Mapping[str, Any] | None = Non
     failed_task = str(failure.get("task") or "")
     if (failed_task or failure.get("result")) and not any(s["status"] == "failed" for s in built):
         name = _short_task_name(failed_task) or "unnamed task"
-        built.append({"name": name, "status": "failed", "error": error_text(failure.get("result")) or "failed"})
+        error = error_text(failure.get("result")) or "failed"
+        # The failure of a listed step that registered nothing (an included role) marks that step.
+        listed = [s for s in built if s["name"] == name]
+        if listed:
+            listed[0].update(status="failed", error=error)
+        else:
+            built.append({"name": name, "status": "failed", "error": error})
     return built
 
 

@@ -27,11 +27,12 @@ def test_step_statuses_from_registered_results():
         {"name": "clear", "result": {"changed": True}},
         {"name": "expire", "result": {"changed": False, "skipped": True}},
         {"name": "never reached", "result": None},
-        {"name": "loop", "result": {"results": [{"changed": False}, {"changed": True}]}},
+        {"name": "loop", "result": {"changed": True, "results": [{"changed": False}, {"changed": True}]}},
+        {"name": "module data", "result": {"changed": True, "results": [{"name": "orders"}]}},
         {"name": "loop all skipped", "result": {"results": [{"skipped": True}], "skipped": True}},
     ]
     built = report.build_steps(steps)
-    assert [s["status"] for s in built] == ["ok", "changed", "skipped", "skipped", "changed", "skipped"]
+    assert [s["status"] for s in built] == ["ok", "changed", "skipped", "skipped", "changed", "changed", "skipped"]
     assert all(s["error"] is None for s in built)
 
 
@@ -193,3 +194,18 @@ def test_audit_record_and_slack_message_carry_names_versions_and_status():
     end = FILTERS["slack_message"](doc, user="alice", versions={"version": "1.4.2"})
     assert end["status"] == "failed" and "failed step 'deploy api': rollout failed" in end["text"]
     assert end["text"].endswith("[version 1.4.2]")
+
+
+def test_a_rescued_failure_of_a_listed_step_marks_that_step():
+    doc = report.build_report(
+        [{"name": "deploy api", "result": None}, {"name": "deploy workers", "result": None}],
+        "deploy",
+        environment="staging",
+        failure={"task": "deploy api", "result": {"failed": True, "msg": "ImagePullBackOff"}},
+    )
+    assert [s["status"] for s in doc["steps"]] == ["failed", "skipped"]
+    assert doc["steps"][0]["error"] == "ImagePullBackOff"
+
+
+def test_sqlalchemy_style_database_urls_are_host_port_db():
+    assert report.endpoint_label("postgresql+psycopg://app:pw@db:5432/stratum") == "db:5432/stratum"
