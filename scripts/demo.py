@@ -8,7 +8,8 @@
 The sandbox (all throwaway, on free ports, stopped at the end):
 - the moto server as AWS: ECS cluster stratum-local with services stratum-api and stratum-workers
   (task definitions with images stratum/api:<v> and stratum/workers:<v>, settings in the environment
-  and secrets in Secrets Manager), an RDS instance stratum-local (in a DB subnet group);
+  and secrets in Secrets Manager), an RDS instance stratum-local (in a DB subnet group), and ECR
+  repositories stratum/api and stratum/workers holding 1.0.0 to 1.5.0 and the failing version;
 - a real PostgreSQL (database `stratum`) and a real Redis;
 - a stand-in stratum-api (scripts/sandbox_api.py) that reports the version ECS runs and fails
   /health/detailed for the version written to its control file.
@@ -34,7 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from harness import sandbox, servers
+from harness import aws_seed, sandbox, servers
 
 CLUSTER = "stratum-local"
 RDS_INSTANCE = "stratum-local"
@@ -82,6 +83,9 @@ def seed_aws(moto: dict, settings: dict[str, str], secret_values: dict[str, str]
             ],
         )
         ecs.create_service(cluster=CLUSTER, serviceName=service, taskDefinition=f"{service}:1", desiredCount=REPLICAS)
+    # deploy refuses a version whose images the registry (inventory: stratum_registry, ECR here) does not have
+    images = sorted({*aws_seed.SANDBOX_IMAGE_VERSIONS, FAILING_VERSION, version})
+    aws_seed.seed_ecr_images(client("ecr"), ["stratum/api", "stratum/workers"], images)
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     subnets = [

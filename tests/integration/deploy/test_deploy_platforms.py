@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FAST, PLAYBOOKS, failure, report, start_api
-from harness import servers
+from harness import docker_servers, servers
 from harness.ansible_run import run_playbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -50,7 +50,10 @@ def k8s(tmp_path):
     """The Kubernetes API double with stratum-api and stratum-workers at 1.0.0, and the stand-in API."""
     from k8s_double.server import K8sDouble
 
-    with K8sDouble(ready_delay=0.2, deadline_scale=0.005) as double:
+    with K8sDouble(ready_delay=0.2, deadline_scale=0.005) as double, docker_servers.registry() as registry:
+        # production checks the registry has the version's images before anything changes
+        for repository in ("stratum/api", "stratum/workers"):
+            registry.seed(repository, ["1.1.0", "1.2.0-broken"])
         kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig")
         k8s_request(
             double,
@@ -88,6 +91,7 @@ def k8s(tmp_path):
             extra = {
                 "stratum_environment": "production",
                 "stratum_platform": "kubernetes",
+                "stratum_registry": {"kind": "plain", "url": registry.url, "insecure": True},
                 "stratum_kubernetes": {"kubeconfig": str(kubeconfig)},
                 "stratum_services": {
                     "api": {
