@@ -133,6 +133,9 @@ def start_api(port: int, moto: dict, control: Path, database_url: str, redis_url
             database_url,
             "--redis-url",
             redis_url,
+            # its JSON log lines also go to CloudWatch Logs, where the ECS platform's `logs` reads them
+            "--cloudwatch-log-group",
+            "/ecs/stratum-api",
         ],
         start_new_session=True,
         stdout=open(log, "ab"),  # noqa: SIM115 - the child owns it
@@ -193,12 +196,17 @@ def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
         control.write_text(json.dumps({"fail_version": ""}))
         api = start_api(servers.free_port(), moto, control, database_url, redis_url, workdir)
         state["components"].append(api)
+        # A real Prometheus scraping the API's runbook metrics every second (error-rate and rate-limit triage).
+        from harness import prometheus as prometheus_harness
+
+        state["components"].append(prometheus_harness.start_detached([f"127.0.0.1:{api['port']}"]))
         state["control"] = str(control)
         state["env"] = {
             **moto["env"],
             "STRATUM_LOCAL_AWS_ENDPOINT": moto["endpoint_url"],
             "STRATUM_LOCAL_AWS_REGION": moto["region"],
             "STRATUM_LOCAL_API_URL": api["url"],
+            "STRATUM_LOCAL_PROMETHEUS_URL": state["components"][-1]["url"],
             "STRATUM_LOCAL_PGHOST": pg["host"],
             "STRATUM_LOCAL_PGPORT": str(pg["port"]),
             "STRATUM_LOCAL_PGDATABASE": "stratum",
