@@ -15,21 +15,23 @@ options:
       - Defaults to the E(REDIS_URL) environment variable. When set, O(host) and O(port) are ignored;
         the database number in the URL path wins over O(db); O(username) and O(password), when given,
         win over the credentials in the URL.
+      - A URL path that is not a database number (V(redis://host/abc)) and unknown or non-numeric query
+        parameters (V(?socket_timeout=abc)) are refused rather than read as database 0.
       - Never logged, since it may carry a password.
     type: str
   host:
     description:
-      - Redis host, used when O(url) is not set.
+      - Redis host name or IP address, used when O(url) is not set.
     type: str
     default: localhost
   port:
     description:
-      - Redis port, used when O(url) is not set.
+      - Redis port (1-65535), used when O(url) is not set. V(0) is refused, never read as the default port.
     type: int
     default: 6379
   db:
     description:
-      - Database number.
+      - Database number (0 or more).
     type: int
     default: 0
   username:
@@ -56,9 +58,15 @@ options:
     default: true
   connect_timeout:
     description:
-      - Seconds to wait for the connection; commands time out after the larger of this and 30 seconds.
+      - Seconds to wait for the TCP connection, more than 0 and at most 3600.
     type: float
     default: 5
+  command_timeout:
+    description:
+      - Seconds to wait for the reply to each command (PING included), more than 0 and at most 3600.
+      - A server that stops answering fails the module after about O(connect_timeout) plus O(command_timeout).
+    type: float
+    default: 30
 requirements:
   - redis (redis-py) >= 4.0 on the host that runs the module
 notes:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.stratum.ops.plugins.module_utils.validation import InvalidOption, check_text
+
 # run(argv, cwd, env_update) -> (rc, stdout, stderr)
 Runner = Callable[[list[str], str, dict[str, str]], tuple[int, str, str]]
 
@@ -109,6 +111,46 @@ def relative_steps(revision: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_var_name(option: str, value: Any) -> Any:
+    """An environment variable name (letters, digits, '_', not starting with a digit); never empty."""
+    check_text(option, value)
+    if not isinstance(value, str) or not ENV_VAR_NAME.match(value):
+        raise InvalidOption(
+            option,
+            f"must be an environment variable name (letters, digits and '_', not starting with a digit), got {value!r}",
+        )
+    return value
+
+
+def check_database_url(option: str, value: Any) -> Any:
+    """A SQLAlchemy URL, dialect[+driver]://..."""
+    if value is None:
+        return value
+    check_text(option, value)
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise InvalidOption(option, "must be a SQLAlchemy URL such as postgresql://user@host:5432/db")
+    return value
+
+
+def alembic_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of the alembic_migration options (stratum.ops.validation.validate_module runs them)."""
+    checks: list[tuple[Any, ...]] = [
+        (check_env_var_name, "url_env_var", params.get("url_env_var")),
+        (check_database_url, "database_url", params.get("database_url")),
+    ]
+    for option in ("project_dir", "config", "executable"):
+        if params.get(option) == "":
+            checks.append((_refuse_empty, option, ""))
+    return checks
+
+
+def _refuse_empty(option: str, value: Any) -> None:
+    raise InvalidOption(option, "must not be empty")
+
+
 class Alembic:
     """One alembic project (directory + ini) and one database URL."""
 
@@ -122,6 +164,10 @@ class Alembic:
         url_env_var: str = "DATABASE_URL",
         extra_env: dict[str, str] | None = None,
     ) -> None:
+        try:
+            check_env_var_name("url_env_var", url_env_var)
+        except InvalidOption as exc:
+            raise AlembicError(str(exc)) from None
         self._run = run
         self.project_dir = project_dir
         self.executable = list(executable)

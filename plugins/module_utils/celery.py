@@ -17,6 +17,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ansible.module_utils.basic import env_fallback
+from ansible_collections.stratum.ops.plugins.module_utils.validation import (
+    InvalidOption,
+    check_query_numbers,
+    check_redis_url,
+    check_timeout,
+    split_url,
+)
 
 CELERY_IMPORT_ERROR: str | None = None
 try:
@@ -69,6 +76,39 @@ def celery_common_argument_spec() -> dict[str, Any]:
     }
 
 
+MAX_TIMEOUT = 3600
+AMQP_URL_QUERY = {"heartbeat": (-1, MAX_TIMEOUT), "connect_timeout": (0, MAX_TIMEOUT)}
+
+
+def check_broker_url(option: str, value: Any) -> Any:
+    """A redis(s):// or amqp(s):// broker URL with a valid host, port, database number and timeouts."""
+    if value is None:
+        return value
+    schemes = REDIS_SCHEMES + AMQP_SCHEMES
+    parts = split_url(option, value, schemes)
+    if parts.scheme.lower() in REDIS_SCHEMES:
+        check_redis_url(option, value)
+    else:
+        check_query_numbers(option, parts, AMQP_URL_QUERY)
+    return value
+
+
+def celery_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of the common Celery options (stratum.ops.validation.validate_module runs them)."""
+    return [
+        (check_broker_url, "broker_url", params.get("broker_url")),
+        (check_timeout, "timeout", params.get("timeout"), MAX_TIMEOUT),
+    ]
+
+
+def validate_broker_url(url: str) -> None:
+    """check_broker_url as a CeleryBrokerError (for callers outside a module)."""
+    try:
+        check_broker_url("broker_url", url)
+    except InvalidOption as exc:
+        raise CeleryBrokerError(str(exc)) from None
+
+
 # ------------------------------------------------------------------------------------------ URLs
 def redact_url(url: str) -> str:
     """Return the URL with its password (if any) replaced by ********."""
@@ -98,6 +138,7 @@ def url_password(url: str) -> str | None:
 
 def broker_kind(url: str) -> str:
     """Return 'redis' or 'amqp' for a broker URL, or raise CeleryBrokerError naming what is wrong."""
+    validate_broker_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a non-numeric port raises ValueError here
@@ -328,7 +369,8 @@ def inspect_workers(
         c for c in INSPECT_COMMANDS if c != "ping" and (c in include or (c == "active_queues" and need_queues))
     ]
     try:
-        with app.connection_for_write() as conn:
+        # The URL given, explicitly: Celery's own config would let CELERY_BROKER_URL from the environment win.
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
             return _broadcast_all(app, conn, commands, expected, timeout)
     except CeleryBrokerError:

@@ -11,12 +11,24 @@ amazon.aws retrying client retries throttling) and plain dicts, so unit tests ca
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.stratum.ops.plugins.module_utils.validation import (
+    InvalidOption,
+    check_http_url,
+    check_number,
+    check_text,
+)
+
 # ECS says "ThrottlingException"; amazon.aws's AWSRetry only knows "Throttling" by default.
 RETRY_EXTRA_CODES = ["ThrottlingException", "ServerException"]
+# Upper bounds for one AWS HTTP call; a hung endpoint then costs one such call, not botocore's 60 s x retries.
+MAX_CONNECT_TIMEOUT = 10.0
+MAX_READ_TIMEOUT = 30.0
+MAX_WAIT_TIMEOUT = 86400
 
 
 class EcsError(Exception):
@@ -40,6 +52,61 @@ def ecs_wait_argument_spec() -> dict[str, Any]:
         wait_timeout=dict(type="int", default=600),
         poll_interval=dict(type="int", default=10),
         wait_for_targets=dict(type="bool", default=True),
+    )
+
+
+def aws_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of AnsibleAWSModule's connection options every stratum.ops AWS module takes."""
+    checks: list[tuple[Any, ...]] = [(check_http_url, "endpoint_url", params.get("endpoint_url"))]
+    region = params.get("region")
+    if region is not None:
+        checks.append((check_region, "region", region))
+    return checks
+
+
+def check_region(option: str, value: Any) -> Any:
+    """An AWS region name such as eu-west-1 (letters, digits and '-')."""
+    check_text(option, value)
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", value):
+        raise InvalidOption(option, f"must be an AWS region name like eu-west-1, got {value!r}")
+    return value
+
+
+def ecs_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """aws_checks plus cluster, service and the wait options."""
+    return [
+        *aws_checks(params),
+        (check_name, "cluster", params.get("cluster")),
+        (check_name, "service", params.get("service")),
+        (check_number, "wait_timeout", params.get("wait_timeout"), 1, MAX_WAIT_TIMEOUT),
+        (check_number, "poll_interval", params.get("poll_interval"), 1, 3600),
+    ]
+
+
+def check_name(option: str, value: Any) -> Any:
+    """A non-empty ECS name or ARN (at most 2048 characters)."""
+    if value is None:
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidOption(option, "must be a non-empty name or ARN")
+    if len(value) > 2048:
+        raise InvalidOption(option, f"must be a name or ARN of at most 2048 characters, got {len(value)}")
+    return value
+
+
+def botocore_config(timeout: float | None = None) -> Any:
+    """A botocore Config whose one call (no botocore retries) cannot outlast a quarter of `timeout`.
+
+    AWSRetry still backs off on throttling; connection errors and read timeouts fail at once, so a
+    module with a timeout fails within about that timeout when the endpoint hangs.
+    """
+    import botocore.config  # imported here: AnsibleAWSModule reports a missing botocore itself
+
+    bound = MAX_READ_TIMEOUT if timeout is None else max(1.0, min(MAX_READ_TIMEOUT, timeout / 4))
+    return botocore.config.Config(
+        connect_timeout=min(MAX_CONNECT_TIMEOUT, bound),
+        read_timeout=bound,
+        retries={"total_max_attempts": 1},
     )
 
 

@@ -12,8 +12,78 @@ from __future__ import annotations
 
 import copy
 import datetime
+import os
+import re
 import time
 from typing import Any, Callable
+
+from ansible_collections.stratum.ops.plugins.module_utils.validation import (
+    InvalidOption,
+    check_http_url,
+    check_number,
+    check_text,
+    check_timeout,
+)
+
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_WAIT_TIMEOUT = 86400
+
+
+def check_k8s_name(option: str, value: Any, label: bool = False) -> Any:
+    """A Kubernetes object name: DNS subdomain (<= 253) or, for a namespace, DNS label (<= 63)."""
+    if value is None:
+        return value
+    limit, pattern = (63, DNS_LABEL) if label else (253, DNS_SUBDOMAIN)
+    what = "DNS label" if label else "DNS subdomain name"
+    if not isinstance(value, str) or not value:
+        raise InvalidOption(option, f"must be a non-empty Kubernetes name ({what}: lower-case letters, digits, '-')")
+    if len(value) > limit or not pattern.match(value):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise InvalidOption(
+            option,
+            f"must be a Kubernetes {what} (lower-case letters, digits, '-'{'' if label else ', ' + repr('.')}; "
+            f"at most {limit} characters), got {shown!r}",
+        )
+    return value
+
+
+def check_existing_file(option: str, value: Any) -> Any:
+    """A path to a file that exists (ca_cert, client_cert, client_key, kubeconfig)."""
+    if value is None:
+        return value
+    check_text(option, value)
+    if not isinstance(value, str) or not os.path.isfile(os.path.expanduser(value)):
+        raise InvalidOption(option, f"must name an existing file, got {value!r}")
+    return value
+
+
+def check_kubeconfig(option: str, value: Any) -> Any:
+    """kubernetes.core accepts a file path or the kubeconfig itself as a dict; nothing else."""
+    if value is None or isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise InvalidOption(
+            option, f"must be the path of a kubeconfig file or a kubeconfig dict, got {type(value).__name__}"
+        )
+    return check_existing_file(option, value)
+
+
+def k8s_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of kubernetes.core's auth options and the rollout options (validate_module runs them)."""
+    return [
+        (check_k8s_name, "name", params.get("name")),
+        (check_k8s_name, "namespace", params.get("namespace"), True),
+        (check_http_url, "host", params.get("host")),
+        (check_kubeconfig, "kubeconfig", params.get("kubeconfig")),
+        (check_existing_file, "ca_cert", params.get("ca_cert")),
+        (check_existing_file, "client_cert", params.get("client_cert")),
+        (check_existing_file, "client_key", params.get("client_key")),
+        (check_number, "wait_timeout", params.get("wait_timeout"), 1, MAX_WAIT_TIMEOUT),
+        (check_timeout, "wait_sleep", params.get("wait_sleep"), 3600),
+        (check_number, "to_revision", params.get("to_revision"), 0, 2**31 - 1),
+    ]
+
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"

@@ -8,10 +8,21 @@ The option names follow community.postgresql so a play can switch between the co
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import traceback
 from typing import Any
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.stratum.ops.plugins.module_utils.validation import (
+    InvalidOption,
+    check_host,
+    check_number,
+    check_port,
+    check_text,
+    check_timeout,
+)
 
 try:
     import psycopg2
@@ -51,20 +62,68 @@ def postgres_argument_spec() -> dict[str, Any]:
     )
 
 
+MAX_CONNECT_TIMEOUT = 3600
+# A stopped (SIGSTOP) server never enforces statement_timeout, so the client stops waiting this long after it.
+CLIENT_MARGIN = 5
+
+
+def postgres_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of the connection options (stratum.ops.validation.validate_module runs them)."""
+    host = params.get("login_host")
+    checks: list[tuple[Any, ...]] = [
+        (check_port, "login_port", params.get("login_port")),
+        (check_number, "connect_timeout", params.get("connect_timeout"), 1, MAX_CONNECT_TIMEOUT),
+        (check_text, "login_unix_socket", params.get("login_unix_socket")),
+    ]
+    if host is not None and not (isinstance(host, str) and host.startswith("/")):  # "/dir" is a socket directory
+        checks.append((check_host, "login_host", host))
+    for option in ("login_user", "login_db"):
+        if params.get(option) == "":
+            checks.append((_refuse_empty, option, ""))
+    ca_cert = params.get("ca_cert")
+    if ca_cert and isinstance(ca_cert, str) and "\x00" not in ca_cert and not os.path.isfile(ca_cert):
+        checks.append((_missing_file, "ca_cert", ca_cert))
+    return checks
+
+
+def statement_timeout_check(option: str, value: Any, allow_zero: bool = False) -> tuple[Any, ...]:
+    """A check for a statement/lock timeout option in seconds (at most a day; 0 only where documented)."""
+    return (check_timeout, option, value, 86400, allow_zero)
+
+
+def _refuse_empty(option: str, value: Any) -> None:
+    raise InvalidOption(option, "must not be empty; leave it unset for the default")
+
+
+def _missing_file(option: str, value: Any) -> None:
+    raise InvalidOption(option, f"names a file that does not exist: {value}")
+
+
 def ensure_psycopg2(module: Any) -> None:
     """Fail the module with Ansible's standard message when psycopg2 is not importable."""
     if not HAS_PSYCOPG2:
         module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
 
 
+def _option(params: dict[str, Any], name: str, default: Any) -> Any:
+    """An option's value, or the default only when it is unset: port 0 must never become 5432."""
+    value = params.get(name)
+    return default if value is None else value
+
+
 def connection_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     """psycopg2.connect() keyword arguments from the module's connection options."""
+    try:
+        for func, option, value, *args in postgres_checks(params):
+            func(option, value, *args)
+    except InvalidOption as exc:
+        raise PostgresError(str(exc)) from None
     host = params.get("login_host") or params.get("login_unix_socket") or None
     kwargs: dict[str, Any] = {
-        "port": int(params.get("login_port") or DEFAULT_PORT),
+        "port": int(_option(params, "login_port", DEFAULT_PORT)),
         "user": params.get("login_user") or DEFAULT_USER,
         "dbname": params.get("login_db") or DEFAULT_DB,
-        "connect_timeout": int(params.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
+        "connect_timeout": int(_option(params, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)),
         "sslmode": params.get("ssl_mode") or "prefer",
         "application_name": APPLICATION_NAME,
     }
@@ -88,7 +147,7 @@ def connect(params: dict[str, Any], statement_timeout: float | None = 60, autoco
     """Open a connection whose every statement runs under statement_timeout seconds (0 or None: no limit)."""
     kwargs = connection_kwargs(params)
     try:
-        conn = psycopg2.connect(**kwargs)
+        conn = psycopg2.connect(**kwargs, connection_factory=DeadlineConnection, cursor_factory=DeadlineCursor)
     except psycopg2.OperationalError as exc:
         reason = " ".join(str(exc).split())
         password = params.get("login_password")
@@ -96,21 +155,78 @@ def connect(params: dict[str, Any], statement_timeout: float | None = 60, autoco
             reason = reason.replace(password, "********")
         raise PostgresError(f"cannot connect to PostgreSQL as {describe_target(params)}: {reason}") from None
     conn.autocommit = autocommit
+    conn.client_deadline = kwargs["connect_timeout"]  # until statement_timeout is set just below
     set_timeout(conn, "statement_timeout", statement_timeout or 0)
     return conn
+
+
+if HAS_PSYCOPG2:
+
+    class ServerStoppedAnswering(psycopg2.OperationalError):
+        """The client gave up on a statement the server never answered (its statement_timeout did not fire)."""
+
+    class DeadlineConnection(psycopg2.extensions.connection):
+        """A connection whose statements are bounded on the client side too.
+
+        A stopped (SIGSTOP) or wedged server never enforces statement_timeout: after the session's
+        statement_timeout plus CLIENT_MARGIN seconds the socket is shut down, so the blocked call raises.
+        """
+
+        client_deadline: float | None = None
+
+    class _DeadlineMixin:
+        def execute(self, query: Any, args: Any = None) -> Any:
+            seconds = getattr(self.connection, "client_deadline", None)
+            if not seconds:
+                return super().execute(query, args)
+            fired = threading.Event()
+            timer = threading.Timer(seconds + CLIENT_MARGIN, _cut, (self.connection, fired))
+            timer.daemon = True
+            timer.start()
+            try:
+                return super().execute(query, args)
+            except psycopg2.Error:
+                if fired.is_set():
+                    raise ServerStoppedAnswering(
+                        f"PostgreSQL did not answer within statement_timeout ({seconds:g}s) plus {CLIENT_MARGIN}s; "
+                        "the connection was closed (server stopped or hung?)"
+                    ) from None
+                raise
+            finally:
+                timer.cancel()
+
+    class DeadlineCursor(_DeadlineMixin, psycopg2.extensions.cursor):
+        pass
+
+    class DeadlineDictCursor(_DeadlineMixin, psycopg2.extras.RealDictCursor):
+        pass
+
+
+def _cut(conn: Any, fired: threading.Event) -> None:
+    fired.set()
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
+    except (OSError, ValueError):
+        pass
 
 
 def set_timeout(conn: Any, setting: str, seconds: float) -> None:
     """Set a session timeout (statement_timeout, lock_timeout...) in milliseconds, as a bound parameter."""
     with conn.cursor() as cur:
         cur.execute("SELECT set_config(%s, %s, false)", (setting, f"{round(seconds * 1000)}ms"))
+    if setting == "statement_timeout" and isinstance(conn, DeadlineConnection):
+        conn.client_deadline = seconds or None
     if not conn.autocommit:
         conn.commit()
 
 
 def fetch_dicts(conn: Any, query: Any, args: Any = None) -> list[dict[str, Any]]:
     """Run a read query and return its rows as plain dicts."""
-    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+    with conn.cursor(cursor_factory=DeadlineDictCursor) as cur:
         cur.execute(query, args)
         return [dict(row) for row in cur.fetchall()]
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
     fetch_dicts,
     set_timeout,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import InvalidOption, check_text
 
 try:
     import psycopg2
@@ -37,6 +39,28 @@ WHERE c.relname = %(name)s
 ORDER BY array_position(current_schemas(false), n.nspname::name)
 LIMIT 1
 """
+
+
+def check_objects(option: str, value: Any) -> Any:
+    """Every entry a non-empty 'name'/'schema.name' or a dict whose schema/name are text and kind table|index."""
+    if value is None:
+        return value
+    check_text(option, value)
+    if not isinstance(value, list):
+        raise InvalidOption(option, "must be a list of names or dicts with schema and name")
+    for index, obj in enumerate(value):
+        where = f"{option}[{index}]"
+        if isinstance(obj, dict):
+            for key in ("schema", "name"):
+                if obj.get(key) is not None and not isinstance(obj[key], str):
+                    raise InvalidOption(where, f"{key} must be a string (a {key} name), got {type(obj[key]).__name__}")
+            if not obj.get("name"):
+                raise InvalidOption(where, "has no name: give 'schema.name' or a dict with schema and name")
+            if obj.get("kind") not in (None, "table", "index"):
+                raise InvalidOption(where, f"kind must be table or index, got {obj.get('kind')!r}")
+        elif not isinstance(obj, str) or not obj.strip():
+            raise InvalidOption(where, "is not a name: give 'schema.name' or a dict with schema and name")
+    return value
 
 
 def parse_object(obj: Any) -> dict[str, Any]:
@@ -123,6 +147,40 @@ def drop_leftover_indexes(conn: Any, oids: set[int]) -> list[str]:
     return dropped
 
 
+LEFTOVER_SQL = """
+SELECT n.nspname, c.relname, c.oid FROM pg_index x
+JOIN pg_class c ON c.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE x.indrelid = %s AND NOT x.indisvalid AND c.relname ~ '_ccnew[0-9]*$'
+"""
+CCNEW = re.compile(r"^(.*)_ccnew[0-9]*$")
+
+
+def leftover_copies(conn: Any, target: dict[str, Any]) -> list[dict[str, Any]]:
+    """Invalid <index>_ccnew copies an earlier, interrupted REINDEX CONCURRENTLY of the target left behind."""
+    table_oid = target["table_oid"] if target["kind"] == "index" else target["oid"]
+    rows = fetch_dicts(conn, LEFTOVER_SQL, (table_oid,))
+    if target["kind"] != "index":
+        return rows
+    # PostgreSQL cuts long names to 63 bytes before adding _ccnew: the base is then a prefix of the index name.
+    return [r for r in rows if _copy_of(r["relname"], target["name"])]
+
+
+def _copy_of(relname: str, index: str) -> bool:
+    match = CCNEW.match(relname)
+    if not match:
+        return False
+    base = match.group(1)
+    return base == index or (len(relname.encode("utf-8")) >= 57 and bool(base) and index.startswith(base))
+
+
+def ccnew_names(target: dict[str, Any]) -> str:
+    """The name(s) a REINDEX CONCURRENTLY of the target gives its new copies, for messages."""
+    if target["kind"] == "index":
+        return f"{target['schema']}.{target['name']}_ccnew"
+    return f"the invalid {target['schema']}.<index>_ccnew indexes on table {target['schema']}.{target['name']}"
+
+
 def plan_maintenance(
     conn: Any, *, operation: str, objects: list[Any], concurrently: bool = True, allow_blocking: bool = False
 ) -> list[dict[str, Any]]:
@@ -144,7 +202,7 @@ def plan_maintenance(
         if text in seen:
             continue  # a table and its index under VACUUM collapse into one statement
         seen.add(text)
-        plan.append({"target": target, "statement": stmt, "sql": text})
+        plan.append({"target": target, "statement": stmt, "sql": text, "operation": operation})
     return plan
 
 
@@ -174,6 +232,11 @@ def run_maintenance(
         started = time.monotonic()
         before_invalid = None
         try:
+            if step["operation"] == "reindex":
+                # An earlier run cut short (lost connection, lock_timeout during its clean-up) left these.
+                leftovers = leftover_copies(conn, target)
+                if leftovers:
+                    entry["dropped_leftovers"] = drop_leftover_indexes(conn, {int(r["oid"]) for r in leftovers})
             # Reading the size takes a share lock too, so it waits under the same timeouts.
             entry["size_before"] = relation_size(conn, target)
             before_invalid = invalid_indexes(conn, table_oid)
@@ -188,12 +251,16 @@ def run_maintenance(
                 entry["cleaned_up"] = _clean_up_after_failure(conn, table_oid, before_invalid)
             except PostgresError as cleanup_error:
                 # Typically the connection itself is gone: say so, keep the original reason first.
-                error = f"{error}; afterwards {cleanup_error} (look for invalid *_ccnew indexes)"
+                error = (
+                    f"{error}; afterwards {cleanup_error}: {ccnew_names(target)} may be left invalid "
+                    "(the next reindex run of this object drops it)"
+                )
                 entry["error"] = error
         entry["duration_seconds"] = round(time.monotonic() - started, 3)
         entry["size_after"] = current_size(conn, target)
-        if not entry.get("cleaned_up"):
-            entry.pop("cleaned_up", None)
+        for key in ("cleaned_up", "dropped_leftovers"):
+            if not entry.get(key):
+                entry.pop(key, None)
         results.append(entry)
     return results, error
 

@@ -32,6 +32,14 @@ except ImportError as exc:  # pragma: no cover - exercised by ansible-test's imp
     RedisConnectionError = RedisTimeoutError = ResponseError = NoPermissionError = NoScriptError = Exception
 
 from ansible.module_utils.basic import env_fallback
+from ansible_collections.stratum.ops.plugins.module_utils.validation import (
+    InvalidOption,
+    check_host,
+    check_number,
+    check_port,
+    check_redis_url,
+    check_timeout,
+)
 
 KEY_TYPES = ["string", "list", "set", "zset", "hash", "stream"]
 SAMPLE_SIZE = 10
@@ -56,21 +64,46 @@ def redis_common_argument_spec() -> dict[str, Any]:
         ca_certs=dict(type="path"),
         validate_certs=dict(type="bool", default=True),
         connect_timeout=dict(type="float", default=5),
+        command_timeout=dict(type="float", default=30),
     )
+
+
+MAX_DB = 2**31 - 1
+
+
+def redis_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Validation of the common connection options (stratum.ops.validation.validate_module runs them)."""
+    return [
+        (check_redis_url, "url", params.get("url")),
+        (check_host, "host", params.get("host")),
+        (check_port, "port", params.get("port")),
+        (check_number, "db", params.get("db"), 0, MAX_DB),
+        (check_timeout, "connect_timeout", params.get("connect_timeout"), 3600),
+        (check_timeout, "command_timeout", params.get("command_timeout"), 3600),
+    ]
 
 
 class RedisModuleError(Exception):
     """An expected failure, with a message for the person on call."""
 
 
+def _option(params: dict[str, Any], name: str, default: Any) -> Any:
+    """An option's value, or the default only when it is unset (0 is a value, never "use the default")."""
+    value = params.get(name)
+    return default if value is None else value
+
+
 def connection_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     """Build redis.Redis() keyword arguments from module parameters (URL first, explicit credentials win)."""
-    timeout = float(params.get("connect_timeout") or 5)
+    try:
+        for func, option, value, *args in redis_checks(params):
+            func(option, value, *args)
+    except InvalidOption as exc:
+        raise RedisModuleError(str(exc)) from None
+    timeout = float(_option(params, "connect_timeout", 5))
     kwargs: dict[str, Any] = {}
     url = params.get("url")
     if url:
-        if not url.startswith(("redis://", "rediss://")):
-            raise RedisModuleError("url must start with redis:// or rediss:// (a unix:// socket is not supported)")
         try:
             kwargs.update(redis.connection.parse_url(url))
         except ValueError as exc:
@@ -78,9 +111,11 @@ def connection_kwargs(params: dict[str, Any]) -> dict[str, Any]:
         kwargs.pop("connection_class", None)
         if url.startswith("rediss://"):
             kwargs["ssl"] = True
-        kwargs.setdefault("db", params.get("db") or 0)
+        kwargs.setdefault("db", _option(params, "db", 0))
     else:
-        kwargs.update(host=params.get("host") or "localhost", port=params.get("port") or 6379, db=params.get("db") or 0)
+        kwargs.update(
+            host=_option(params, "host", "localhost"), port=_option(params, "port", 6379), db=_option(params, "db", 0)
+        )
     for option in ("username", "password"):
         if params.get(option) is not None:
             kwargs[option] = params[option]
@@ -92,7 +127,9 @@ def connection_kwargs(params: dict[str, Any]) -> dict[str, Any]:
             kwargs["ssl_ca_certs"] = params["ca_certs"]
         if not params.get("validate_certs", True):
             kwargs["ssl_check_hostname"] = False
-    kwargs.update(socket_connect_timeout=timeout, socket_timeout=max(timeout, 30.0))
+    # Both bounds always apply (a URL's ?socket_timeout= does not lift them): a hung server fails the module
+    # after connect_timeout (connecting) plus command_timeout (per command), never later.
+    kwargs.update(socket_connect_timeout=timeout, socket_timeout=float(_option(params, "command_timeout", 30)))
     # redis-py 6+ retries a failed command 3 times with backoff (about 4 s for a refused connection): on call we
     # want the failure at once, and a half-done cleanup chunk reported as such rather than silently re-sent.
     kwargs["retry"] = Retry(NoBackoff(), 0)
@@ -448,6 +485,8 @@ class NamespaceCleanup:
         """Scan the whole keyspace once (or up to max_keys) and return the totals."""
         result = CleanupResult()
         started = time.monotonic()
+        # True while a chunk's command is on the wire: if its reply is lost, the server may have acted anyway.
+        in_flight = False
         try:
             command = self._command()
             chunk = self._lua_chunk
@@ -458,7 +497,9 @@ class NamespaceCleanup:
             cursor = 0
             while True:
                 limit = -1 if self.max_keys is None else self.max_keys - result.affected
+                in_flight = True
                 step = chunk(cursor, command, limit, SAMPLE_SIZE - len(result.sample))
+                in_flight = False
                 cursor = step.cursor
                 result.scanned += step.scanned
                 result.matched += step.matched
@@ -476,10 +517,17 @@ class NamespaceCleanup:
             result.duration_seconds = round(time.monotonic() - started, 3)
             verb = "expired" if self.action == "expire" else "deleted"
             what = "Redis refused a command" if isinstance(exc, ResponseError) else "lost the connection to Redis"
+            # A lost reply means the last chunk may have run on the server: the count is then a lower bound.
+            lost = in_flight and not self.dry_run
+            count = f"at least {result.affected}" if lost else str(result.affected)
+            if lost:
+                rest = "the reply to the last batch was lost, so that batch may have been applied too"
+            else:
+                rest = "nothing else was changed"
             raise CleanupInterrupted(
-                f"{what} mid-run ({exc}) after {result.affected} keys matching "
+                f"{what} mid-run ({exc}) after {count} keys matching "
                 f"{self.pattern.decode('utf-8', 'backslashreplace')!r} were {verb}"
-                f"{' (check mode: none were)' if self.dry_run else ''}; nothing else was changed. "
+                f"{' (check mode: none were)' if self.dry_run else ''}; {rest}. "
                 "The run is safe to repeat: rerun it to finish once the cause is fixed.",
                 result,
             ) from None

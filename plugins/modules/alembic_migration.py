@@ -155,7 +155,13 @@ commands:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible_collections.stratum.ops.plugins.module_utils.alembic import Alembic, AlembicError, plan_and_apply
+from ansible_collections.stratum.ops.plugins.module_utils.alembic import (
+    Alembic,
+    AlembicError,
+    alembic_checks,
+    plan_and_apply,
+)
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -173,6 +179,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    validate_module(module, alembic_checks(params))
     if not os.path.isdir(params["project_dir"]):
         module.fail_json(msg=f"alembic project directory {params['project_dir']} does not exist")
     config = os.path.join(params["project_dir"], params["config"])

@@ -174,6 +174,7 @@ summary:
   sample: "3/4 workers responded (unresponsive: celery@worker-4); BACKLOG over 1000: bulk 5000, 0 consumers"
 """
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -183,10 +184,12 @@ from ansible_collections.stratum.ops.plugins.module_utils.celery import (
     INSPECT_COMMANDS,
     REDIS_IMPORT_ERROR,
     CeleryBrokerError,
+    celery_checks,
     celery_common_argument_spec,
     celery_triage,
     url_password,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
 
 
 def main() -> None:
@@ -201,6 +204,13 @@ def main() -> None:
     password = url_password(module.params["broker_url"])
     if password:
         module.no_log_values.add(password)
+    # The option (or its documented CELERY_BROKER_URL fallback) is resolved: Celery must not read the variable again.
+    os.environ.pop("CELERY_BROKER_URL", None)
+    validate_module(
+        module,
+        celery_checks(module.params),
+        [(check_number, "backlog_threshold", module.params["backlog_threshold"], 0)],
+    )
     if CELERY_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("celery"), exception=CELERY_IMPORT_ERROR)
     if module.params["timeout"] <= 0:

@@ -86,6 +86,7 @@ purged:
   sample: 5000
 """
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -93,11 +94,13 @@ from ansible_collections.stratum.ops.plugins.module_utils.celery import (
     CELERY_IMPORT_ERROR,
     REDIS_IMPORT_ERROR,
     CeleryBrokerError,
+    celery_checks,
     celery_common_argument_spec,
     purge_queue,
     purge_refusal,
     url_password,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -111,6 +114,9 @@ def main() -> None:
     password = url_password(module.params["broker_url"])
     if password:
         module.no_log_values.add(password)
+    # The option (or its documented CELERY_BROKER_URL fallback) is resolved: Celery must not read the variable again.
+    os.environ.pop("CELERY_BROKER_URL", None)
+    validate_module(module, celery_checks(module.params))
     if CELERY_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("celery"), exception=CELERY_IMPORT_ERROR)
     if module.params["timeout"] <= 0:

@@ -165,7 +165,9 @@ from ansible_collections.stratum.ops.plugins.module_utils.ecs import (
     RETRY_EXTRA_CODES,
     EcsError,
     ServiceNotStable,
+    botocore_config,
     describe_service,
+    ecs_checks,
     ecs_wait_argument_spec,
     primary_deployment,
     resolve_rollback_target,
@@ -175,6 +177,7 @@ from ansible_collections.stratum.ops.plugins.module_utils.ecs import (
     task_definition_label,
     wait_for_stable,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -182,8 +185,9 @@ def main() -> None:
     argument_spec.update(task_definition=dict(type="str"), wait=dict(type="bool", default=True))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    validate_module(module, ecs_checks(params))
     retry = AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_EXTRA_CODES)
-    ecs = module.client("ecs", retry_decorator=retry)
+    ecs = module.client("ecs", retry_decorator=retry, config=botocore_config(params["wait_timeout"]))
     cluster, name = params["cluster"], params["service"]
     result = dict(changed=False, rolled_back=False, stable=False, waited=0.0)
 
@@ -209,7 +213,11 @@ def main() -> None:
                 module.fail_json_aws(exc, msg=f"ECS refused to move service {name} to {target.task_definition}")
 
     if params["wait"] and not module.check_mode:
-        elbv2 = module.client("elbv2", retry_decorator=retry) if params["wait_for_targets"] else None
+        elbv2 = (
+            module.client("elbv2", retry_decorator=retry, config=botocore_config(params["wait_timeout"]))
+            if params["wait_for_targets"]
+            else None
+        )
         try:
             waited = wait_for_stable(
                 lambda: describe_service(ecs, cluster, name),

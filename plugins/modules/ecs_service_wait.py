@@ -127,8 +127,10 @@ from ansible_collections.stratum.ops.plugins.module_utils.ecs import (
     RETRY_EXTRA_CODES,
     EcsError,
     ServiceNotStable,
+    botocore_config,
     describe_service,
     describe_task_definition,
+    ecs_checks,
     ecs_wait_argument_spec,
     evaluate_stability,
     jsonable,
@@ -138,6 +140,7 @@ from ansible_collections.stratum.ops.plugins.module_utils.ecs import (
     task_definition_label,
     wait_for_stable,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -145,9 +148,14 @@ def main() -> None:
     argument_spec.update(wait=dict(type="bool", default=True), include_task_definition=dict(type="bool", default=False))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    validate_module(module, ecs_checks(params))
     retry = AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_EXTRA_CODES)
-    ecs = module.client("ecs", retry_decorator=retry)
-    elbv2 = module.client("elbv2", retry_decorator=retry) if params["wait_for_targets"] else None
+    ecs = module.client("ecs", retry_decorator=retry, config=botocore_config(params["wait_timeout"]))
+    elbv2 = (
+        module.client("elbv2", retry_decorator=retry, config=botocore_config(params["wait_timeout"]))
+        if params["wait_for_targets"]
+        else None
+    )
     cluster, name = params["cluster"], params["service"]
 
     def targets(svc):

@@ -225,6 +225,7 @@ msg:
   sample: rolled Deployment 'stratum-api' back from revision 4 to 3
 """
 
+import socket
 import traceback
 
 try:
@@ -236,7 +237,18 @@ except ImportError:  # kubernetes.core is a declared dependency; keep the import
     AnsibleK8SModule = None
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.stratum.ops.plugins.module_utils.k8s_rollout import DynamicApi, RolloutError, RolloutManager
+from ansible_collections.stratum.ops.plugins.module_utils.deadline import DeadlineExceeded, Progress, hard_deadline
+from ansible_collections.stratum.ops.plugins.module_utils.k8s_rollout import (
+    DynamicApi,
+    RolloutError,
+    RolloutManager,
+    k8s_checks,
+)
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
+
+# One API request (discovery included) waits at most this long for the server; the whole run is bounded too.
+REQUEST_TIMEOUT = 20
+DEADLINE_MARGIN = 5
 
 
 def argument_spec():
@@ -322,10 +334,19 @@ def main():
         module.fail_json(msg=missing_required_lib("kubernetes.core collection"))
     module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True, check_pyyaml=False)
     params = module.params
+    validate_module(module, k8s_checks(params))
+    # The kubernetes client sets no socket timeout of its own: a hung API server would block forever.
+    socket.setdefaulttimeout(min(REQUEST_TIMEOUT, params["wait_timeout"]))
+    progress = Progress("connecting to the Kubernetes API")
+    label = "{0}/{1}".format(params["namespace"], params["name"])
     try:
-        client = get_api_client(module=module)
-        manager = RolloutManager(DynamicApi(client), params["namespace"], params["name"], params["container"])
-        result = run(module, manager)
+        with hard_deadline(params["wait_timeout"] + DEADLINE_MARGIN, "Deployment " + label, progress):
+            client = get_api_client(module=module)
+            progress.step = "running {0} on Deployment {1}".format(params["action"], label)
+            manager = RolloutManager(DynamicApi(client), params["namespace"], params["name"], params["container"])
+            result = run(module, manager)
+    except DeadlineExceeded as exc:
+        module.fail_json(msg="{0} (wait_timeout {1}s)".format(exc, params["wait_timeout"]))
     except RolloutError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     except CoreException as exc:

@@ -198,8 +198,11 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
     ensure_psycopg2,
     fail_module,
     postgres_argument_spec,
+    postgres_checks,
+    statement_timeout_check,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_activity import activity_report
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
 
 
 def main() -> None:
@@ -212,6 +215,15 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg2(module)
     p = module.params
+    validate_module(
+        module,
+        postgres_checks(p),
+        [
+            (check_number, "long_running_seconds", p["long_running_seconds"], 0, 10**9),
+            (check_number, "query_max_length", p["query_max_length"], 0, 10**6),
+            statement_timeout_check("statement_timeout", p["statement_timeout"], True),
+        ],
+    )
     for name in ("long_running_seconds", "query_max_length", "statement_timeout"):
         if p[name] < 0:
             module.fail_json(msg=f"{name} must be 0 or more, not {p[name]}")

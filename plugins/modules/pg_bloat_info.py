@@ -185,8 +185,11 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
     ensure_psycopg2,
     fail_module,
     postgres_argument_spec,
+    postgres_checks,
+    statement_timeout_check,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_bloat import METHODS, bloat_report
+from ansible_collections.stratum.ops.plugins.module_utils.validation import MAX_INT, check_number, validate_module
 
 
 def main() -> None:
@@ -204,6 +207,15 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg2(module)
     p = module.params
+    validate_module(
+        module,
+        postgres_checks(p),
+        [
+            (check_number, "min_size_bytes", p["min_size_bytes"], 0, MAX_INT),
+            (check_number, "threshold_pct", p["threshold_pct"], 0, 100),
+            statement_timeout_check("statement_timeout", p["statement_timeout"], True),
+        ],
+    )
     if p["min_size_bytes"] < 0:
         module.fail_json(msg=f"min_size_bytes must be 0 or more, not {p['min_size_bytes']}")
     if not 0 <= p["threshold_pct"] <= 100:

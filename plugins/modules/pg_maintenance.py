@@ -14,8 +14,10 @@ description:
     so it gives up instead of queueing behind, and blocking, the application's traffic.
   - REINDEX runs C(CONCURRENTLY) by default; a blocking REINDEX needs O(allow_blocking=true).
   - Stops at the first failure and reports it; the objects after it are not touched. When a
-    C(REINDEX CONCURRENTLY) fails midway, the invalid C(*_ccnew) index copy it left is dropped, so
-    nothing is left half-done.
+    C(REINDEX CONCURRENTLY) fails midway, the invalid C(<index>_ccnew) index copy it left is dropped, so
+    nothing is left half-done. When that clean-up cannot run (the connection is gone, or its own
+    O(lock_timeout) expires), the message names the C(<index>_ccnew) left behind, and the next
+    C(reindex) run of the same object drops such invalid leftover copies before it starts.
   - Every object is looked up in the catalog first and its name quoted as an identifier, so a name
     with quotes or semicolons is only ever a name.
   - Reports every run as changed (maintenance is an action); with no objects, nothing runs and it is not changed.
@@ -138,6 +140,13 @@ results:
       type: list
       elements: str
       returned: when there were any
+    dropped_leftovers:
+      description:
+        - Invalid C(<index>_ccnew) copies an earlier, interrupted C(REINDEX CONCURRENTLY) of this object left,
+          dropped before reindexing it again.
+      type: list
+      elements: str
+      returned: when there were any
   sample:
     - schema: public
       name: events
@@ -155,14 +164,18 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
     ensure_psycopg2,
     fail_module,
     postgres_argument_spec,
+    postgres_checks,
     set_timeout,
+    statement_timeout_check,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_maintenance import (
     OPERATIONS,
+    check_objects,
     current_size,
     plan_maintenance,
     run_maintenance,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -178,6 +191,15 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg2(module)
     p = module.params
+    validate_module(
+        module,
+        postgres_checks(p),
+        [
+            statement_timeout_check("lock_timeout", p["lock_timeout"]),
+            statement_timeout_check("statement_timeout", p["statement_timeout"], True),
+            (check_objects, "objects", p["objects"]),
+        ],
+    )
     if p["lock_timeout"] <= 0:
         module.fail_json(
             msg=f"lock_timeout must be more than 0 seconds (0 would wait forever), not {p['lock_timeout']}"

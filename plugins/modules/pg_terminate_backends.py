@@ -127,8 +127,11 @@ from ansible_collections.stratum.ops.plugins.module_utils.postgres import (
     ensure_psycopg2,
     fail_module,
     postgres_argument_spec,
+    postgres_checks,
+    statement_timeout_check,
 )
 from ansible_collections.stratum.ops.plugins.module_utils.postgres_activity import CLIENT_STATES, terminate_backends
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
 
 
 def main() -> None:
@@ -146,6 +149,15 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg2(module)
     p = module.params
+    validate_module(
+        module,
+        postgres_checks(p),
+        [
+            (check_number, "idle_seconds", p["idle_seconds"], 0, 10**9),
+            (check_number, "max_terminations", p["max_terminations"], 1, 10**6),
+            statement_timeout_check("statement_timeout", p["statement_timeout"]),
+        ],
+    )
     conn = None
     try:
         conn = connect(p, statement_timeout=p["statement_timeout"])

@@ -178,9 +178,11 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     NamespaceCleanup,
     RedisModuleError,
     connect_standalone,
+    redis_checks,
     redis_common_argument_spec,
     validate_cleanup_options,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import MAX_INT, check_number, validate_module
 
 
 def main() -> None:
@@ -200,6 +202,17 @@ def main() -> None:
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=str(REDIS_IMPORT_ERROR))
     p = module.params
+    validate_module(
+        module,
+        redis_checks(p),
+        [
+            (check_number, "ttl", p["ttl"], None, 2**31 - 1),
+            (check_number, "scan_count", p["scan_count"], None, 1000000),
+            (check_number, "batch_size", p["batch_size"], None, 1000000),
+            (check_number, "max_keys", p["max_keys"], None, MAX_INT),
+            (check_number, "pause_ms", p["pause_ms"], None, 60000, False, "milliseconds"),
+        ],
+    )
     verb = "expired" if p["action"] == "expire" else "deleted"
     try:
         validate_cleanup_options(

@@ -105,10 +105,12 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     REDIS_IMPORT_ERROR,
     RedisModuleError,
     connect_standalone,
+    redis_checks,
     redis_common_argument_spec,
     remove_flag,
     set_flag,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
 
 
 def main() -> None:
@@ -123,6 +125,7 @@ def main() -> None:
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=str(REDIS_IMPORT_ERROR))
     p = module.params
+    validate_module(module, redis_checks(p), [(check_number, "ttl", p["ttl"], None, 2**31 - 1)])
     if not p["key"]:
         module.fail_json(msg="key must not be empty")
     if p["ttl"] is not None and p["ttl"] <= 0:

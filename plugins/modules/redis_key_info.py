@@ -92,8 +92,10 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     connect_standalone,
     connection_kwargs,
     describe_keys,
+    redis_checks,
     redis_common_argument_spec,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -102,6 +104,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=str(REDIS_IMPORT_ERROR))
+    validate_module(module, redis_checks(module.params))
     names = module.params["keys"]
     if not names or any(not name for name in names):
         module.fail_json(msg=f"keys must be a non-empty list of key names, got {names!r}")

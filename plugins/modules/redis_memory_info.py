@@ -231,8 +231,10 @@ from ansible_collections.stratum.ops.plugins.module_utils.redis import (
     connect_standalone,
     connection_kwargs,
     memory_report,
+    redis_checks,
     redis_common_argument_spec,
 )
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, check_timeout, validate_module
 
 
 def main() -> None:
@@ -251,6 +253,18 @@ def main() -> None:
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=str(REDIS_IMPORT_ERROR))
     p = module.params
+    validate_module(
+        module,
+        redis_checks(p),
+        [
+            (check_timeout, "time_budget_seconds", p["time_budget_seconds"], 86400),
+            (check_number, "sample_size", p["sample_size"], None, 10**9),
+            (check_number, "top_keys", p["top_keys"], None, 10000),
+            (check_number, "top_prefixes", p["top_prefixes"], None, 10000),
+            (check_number, "prefix_depth", p["prefix_depth"], None, 1000),
+            (check_number, "scan_count", p["scan_count"], None, 1000000),
+        ],
+    )
     problems = []
     if p["sample_size"] is not None and p["sample_size"] < 0:
         problems.append(f"sample_size must be >= 0, got {p['sample_size']}")

@@ -116,7 +116,9 @@ import datetime
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.stratum.ops.plugins.module_utils.ecs import aws_checks, botocore_config
 from ansible_collections.stratum.ops.plugins.module_utils.secretsmanager import secret_age_facts
+from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
 
 
 def main() -> None:
@@ -127,13 +129,16 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    validate_module(
+        module, aws_checks(module.params), [(check_number, "max_age_days", module.params["max_age_days"], 1, 36500)]
+    )
     names = [n for n in module.params["names"] if n]
     max_age = module.params["max_age_days"]
     if not names:
         module.fail_json(msg="names must list at least one secret name or ARN")
     if max_age < 1:
         module.fail_json(msg=f"max_age_days must be at least 1 (got {max_age})")
-    client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff(), config=botocore_config())
     now = datetime.datetime.now(datetime.timezone.utc)
     secrets = []
     for name in names:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from harness.ansible_run import assert_clean_failure, run_module, run_playbook
-from pg_helpers import make_bloated_table, query, run_sql, unique, wait_until
+from pg_helpers import backend_pid, make_bloated_table, query, run_sql, start_async, unique, wait_until
 from psycopg2 import sql
 
 MODULE = "stratum.ops.pg_maintenance"
@@ -291,3 +291,31 @@ def test_backend_killed_midway_fails_clearly(postgres_server, pg, sparse_index_t
         holder.rollback()
         holder.close()
     assert_clean_failure(outcome["result"], "VACUUM", sparse_index_table, "server closed the connection")
+
+
+def test_next_reindex_drops_the_invalid_ccnew_copy_an_interrupted_run_left(postgres_server, pg, sparse_index_table):
+    """An earlier REINDEX CONCURRENTLY killed mid-way (here: its backend terminated) leaves <index>_ccnew invalid."""
+    index = f"{sparse_index_table}_n"
+    snapshot = postgres_server.connect()
+    snapshot.set_session(isolation_level="REPEATABLE READ")
+    snapshot.cursor().execute("SELECT 1")  # an old snapshot: the reindex waits for it after creating _ccnew
+    reindex = start_async(postgres_server, f'REINDEX INDEX CONCURRENTLY "public"."{index}"')
+    try:
+        assert wait_until(lambda: index_state(pg, f"{index}_ccnew") is not None), "REINDEX never created _ccnew"
+        run_sql(pg, "SELECT pg_terminate_backend(%s)", (backend_pid(reindex),))
+    finally:
+        snapshot.rollback()
+        snapshot.close()
+    reindexing = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'REINDEX%%'"
+    assert wait_until(lambda: query(pg, reindexing)[0][0] == 0)
+    assert index_state(pg, f"{index}_ccnew")[2] is False  # the leftover: invalid
+    result, _run = run_module(
+        MODULE,
+        {**postgres_server.login_args(), "operation": "reindex", "objects": [f"public.{index}"]},
+    )
+    assert result.status == "changed", result.result
+    entry = result["results"][0]
+    assert entry["result"] == "ok"
+    assert entry["dropped_leftovers"] == [f"public.{index}_ccnew"]
+    assert leftover_ccnew(pg) == []
+    assert index_state(pg, index)[2] is True
