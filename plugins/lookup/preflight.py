@@ -65,12 +65,15 @@ class LookupModule(LookupBase):
         variables = variables or {}
         stage = self.get_option("stage")
 
+        undefined: dict[str, str] = {}  # variable -> why it is undefined (an inventory's undef() hint)
+
         def resolve(name: str) -> Any:
             if name not in variables:
                 return MISSING
             try:
                 return self._templar.template(variables[name])
-            except AnsibleUndefinedVariable:
+            except AnsibleUndefinedVariable as exc:
+                undefined[name] = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0]
                 return MISSING
 
         results = []
@@ -99,6 +102,11 @@ class LookupModule(LookupBase):
                 result["endpoints"] = checked["endpoints"]
                 result["not_configured"] = checked["not_configured"]
                 if checked["missing"]:
-                    result["errors"] = [preflight_error(runbook, environment, checked["missing"])]
+                    details = {
+                        endpoint.name: "; ".join(undefined[src] for src in endpoint.sources() if src in undefined)
+                        for endpoint in RUNBOOKS[runbook].endpoints
+                        if endpoint.name in checked["missing"]
+                    }
+                    result["errors"] = [preflight_error(runbook, environment, checked["missing"], details)]
             results.append(result)
         return results

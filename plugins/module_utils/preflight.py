@@ -38,7 +38,7 @@ class Endpoint:
     name: str
     source: str | tuple[str, ...]
     variable: str
-    kind: str = "url"  # url | webhook | postgres | path | text | list | aws
+    kind: str = "url"  # url | webhook | postgres | path | text | bucket | list | aws | registry
     required: bool | frozenset[str] = True
     required_flag: str = ""
 
@@ -106,6 +106,14 @@ RUNBOOKS: dict[str, Runbook] = {
                     required=frozenset({"snapshot", "restore_snapshot"}),
                     required_flag="db_migration_snapshot",
                 ),
+                Endpoint(
+                    "aws",
+                    "db_migration_aws",
+                    "stratum_aws.region",
+                    kind="aws",
+                    required=frozenset({"snapshot", "restore_snapshot"}),
+                    required_flag="db_migration_snapshot",
+                ),
             ),
         ),
         Runbook(
@@ -149,6 +157,7 @@ RUNBOOKS: dict[str, Runbook] = {
                     kind="bucket",
                     required=frozenset({"archive"}),
                 ),
+                Endpoint("aws", "log_cleanup_aws", "stratum_aws.region", kind="aws", required=frozenset({"archive"})),
             ),
             group="app_hosts",
         ),
@@ -182,9 +191,15 @@ RUNBOOKS: dict[str, Runbook] = {
                     kind="text",
                     required=frozenset({"scale_database"}),
                 ),
+                Endpoint(
+                    "aws", "scaling_aws", "stratum_aws.region", kind="aws", required=frozenset({"scale_database"})
+                ),
             ),
         ),
         Runbook("deploy", "", (Endpoint("api_health", "deploy_health_url", "stratum_services.api.health_url"),)),
+        Runbook(
+            "build", "", (Endpoint("registry", "build_registry", "stratum_registry (kind, url)", kind="registry"),)
+        ),
         Runbook("rollback", "", (Endpoint("api_health", "rollback_health_url", "stratum_services.api.health_url"),)),
         Runbook(
             "predeploy_checklist",
@@ -232,6 +247,9 @@ def describe(endpoint: Endpoint, values: tuple[Any, ...]) -> str:
             return str(value)
         shown = f"aws:{value.get('region', '')}"
         return shown + (f" ({redact_url(value['endpoint_url'])})" if value.get("endpoint_url") else "")
+    if endpoint.kind == "registry":
+        url = value.get("url") if isinstance(value, Mapping) else ""
+        return f"{value.get('kind')}:{redact_url(url) if url else '(the account registry)'}"
     if endpoint.kind == "list":
         items = []
         for item in value:
@@ -244,8 +262,13 @@ def describe(endpoint: Endpoint, values: tuple[Any, ...]) -> str:
     return str(value)
 
 
-def _aws_missing(endpoint: Endpoint, values: tuple[Any, ...]) -> bool:
-    return endpoint.kind == "aws" and not (isinstance(values[0], Mapping) and values[0].get("region"))
+# Settings given as a dict: the key without which the dict names no endpoint.
+_DICT_KEYS = {"aws": "region", "registry": "kind"}
+
+
+def _dict_missing(endpoint: Endpoint, values: tuple[Any, ...]) -> bool:
+    key = _DICT_KEYS.get(endpoint.kind)
+    return key is not None and not (isinstance(values[0], Mapping) and values[0].get(key))
 
 
 def check_runbook(
@@ -267,7 +290,7 @@ def check_runbook(
     missing: dict[str, str] = {}
     for endpoint in spec.endpoints + NOTIFY:
         values = tuple(resolve(source) for source in endpoint.sources())
-        if any(_is_missing(v) for v in values) or _aws_missing(endpoint, values):
+        if any(_is_missing(v) for v in values) or _dict_missing(endpoint, values):
             if endpoint.required is True:
                 needed = True
             elif endpoint.required:
@@ -306,7 +329,16 @@ def check_inventory(
     return problems
 
 
-def preflight_error(runbook: str, environment: Any, missing: Mapping[str, str]) -> str:
-    """The message a run stops with when required endpoints are not configured."""
-    names = "; ".join(f"{name}: set {variable}" for name, variable in missing.items())
+def preflight_error(
+    runbook: str, environment: Any, missing: Mapping[str, str], details: Mapping[str, str] | None = None
+) -> str:
+    """The message a run stops with when required endpoints are not configured.
+
+    details: endpoint name -> why its variable is undefined (e.g. the hint of an inventory's undef()).
+    """
+    details = details or {}
+    names = "; ".join(
+        f"{name}: set {variable}" + (f" ({details[name]})" if details.get(name) else "")
+        for name, variable in missing.items()
+    )
     return f"{runbook} in environment {environment}: required endpoint not configured ({names}). Nothing was run."

@@ -1,4 +1,4 @@
-"""playbooks/incident_redis_memory.yml end to end: connection from REDIS_URL, nothing destructive unless asked."""
+"""playbooks/incident_redis_memory.yml end to end: Redis from stratum_redis.url, nothing destructive unless asked."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ def test_triage_and_check_mode_clear_change_nothing_and_keep_the_password_out_of
     for i in range(100):
         pipe.set(f"user:{i}", "u")
     pipe.execute()
-    env = {"REDIS_URL": server.url}
+    # As an inventory gives it (password in the URL here: it must still never be printed).
+    endpoint = {"stratum_redis": {"url": server.url}}
 
-    triage = run_playbook(PLAYBOOK, env=env, verbosity=3)
+    triage = run_playbook(PLAYBOOK, extra_vars=endpoint, verbosity=3)
     assert triage.rc == 0, triage.output[-3000:]
     report = triage.custom_stats["_run"]["incident_redis_memory_report"]
     assert report["prefixes"][0]["pattern"] == "cache:analytics:*"
@@ -29,9 +30,9 @@ def test_triage_and_check_mode_clear_change_nothing_and_keep_the_password_out_of
 
     would = run_playbook(
         PLAYBOOK,
-        env=env,
         check=True,
         extra_vars={
+            **endpoint,
             "incident_redis_memory_actions": ["clear_namespace"],
             "incident_redis_memory_namespace_pattern": "cache:analytics:*",
         },
@@ -43,8 +44,8 @@ def test_triage_and_check_mode_clear_change_nothing_and_keep_the_password_out_of
 
     refused = run_playbook(
         PLAYBOOK,
-        env=env,
         extra_vars={
+            **endpoint,
             "incident_redis_memory_actions": ["clear_namespace"],
             "incident_redis_memory_namespace_pattern": "*",
         },

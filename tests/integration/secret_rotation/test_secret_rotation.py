@@ -56,10 +56,9 @@ def play(moto, redis=None, check=False, verbosity=0, **extra):
         "platform_wait_timeout": 60,
         **extra,
     }
-    env = dict(moto.env)
     if redis is not None:
-        env["REDIS_URL"] = redis.url
-    return run_playbook(PLAYBOOK, extra_vars=extra_vars, check=check, verbosity=verbosity, env=env)
+        extra_vars["stratum_redis"] = {"url": redis.url}
+    return run_playbook(PLAYBOOK, extra_vars=extra_vars, check=check, verbosity=verbosity, env=dict(moto.env))
 
 
 def test_triage_reports_ages_and_reads_no_value(aws):

@@ -155,3 +155,18 @@ def test_error_message_names_every_variable():
     msg = preflight_error("db_maintenance", "staging", {"postgres": "stratum_postgres (host, port, database)"})
     assert "set stratum_postgres (host, port, database)" in msg
     assert "staging" in msg
+
+
+def test_error_message_carries_why_a_variable_is_undefined():
+    msg = preflight_error("incident_redis_memory", "local", {"redis": "stratum_redis.url"}, {"redis": "X is not set"})
+    assert "redis: set stratum_redis.url (X is not set)" in msg
+
+
+def test_registry_needs_its_kind():
+    assert check_runbook("build", resolver({"build_registry": {}}))["missing"] == {
+        "registry": "stratum_registry (kind, url)"
+    }
+    ecr = check_runbook("build", resolver({"build_registry": {"kind": "ecr"}}))
+    assert ecr["endpoints"]["registry"] == "ecr:(the account registry)"
+    plain = check_runbook("build", resolver({"build_registry": {"kind": "plain", "url": "registry.internal:5000"}}))
+    assert plain["endpoints"]["registry"] == "plain:registry.internal:5000"
