@@ -323,6 +323,26 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
+# -------------------------------------------------------------------------------------------- celery
+def celery_workers_status(workers: dict[str, Any] | None) -> dict[str, Any]:
+    """Severity of celery_info's workers: critical when none responded (also "0/0": nobody consumes the queues)."""
+    workers = workers or {}
+    responded = sorted(name for name, info in workers.items() if (info or {}).get("responded"))
+    silent = sorted(name for name in workers if name not in responded)
+    if not responded:
+        severity = "critical"
+        message = (
+            f"no Celery worker responded ({len(silent)} expected did not: {', '.join(silent)})"
+            if silent
+            else "no Celery worker responded (0/0): nothing consumes the queues"
+        )
+    elif silent:
+        severity, message = "warning", f"{len(responded)}/{len(workers)} workers responded; silent: {', '.join(silent)}"
+    else:
+        severity, message = "ok", f"{len(responded)}/{len(workers)} workers responded"
+    return {"severity": severity, "responded": len(responded), "total": len(workers), "message": message}
+
+
 class FilterModule:
     """stratum.ops triage filters."""
 
@@ -341,4 +361,5 @@ class FilterModule:
             "ecs_releases": ecs_releases,
             "ecs_definition_summary": ecs_definition_summary,
             "compose_releases": compose_releases,
+            "celery_workers_status": celery_workers_status,
         }

@@ -189,3 +189,17 @@ def test_prometheus_nan_and_inf_become_null():
     assert [s["value"] for s in normalise_result(data)] == [None, None]
     matrix = {"resultType": "matrix", "result": [{"metric": {"a": "b"}, "values": [[1, "0.5"], [2, "NaN"]]}]}
     assert normalise_result(matrix) == [{"metric": {"a": "b"}, "values": [[1.0, 0.5], [2.0, None]]}]
+
+
+@pytest.mark.parametrize(
+    ("workers", "severity", "words"),
+    [
+        ({}, "critical", "0/0"),
+        ({"w1@h": {"responded": False}}, "critical", "w1@h"),
+        ({"w1@h": {"responded": True}, "w2@h": {"responded": False}}, "warning", "silent: w2@h"),
+        ({"w1@h": {"responded": True}}, "ok", "1/1"),
+    ],
+)
+def test_zero_responding_celery_workers_are_critical(workers, severity, words):
+    status = triage.celery_workers_status(workers)
+    assert status["severity"] == severity and words in status["message"]
