@@ -49,7 +49,11 @@ def credential_types(catalog: dict) -> list[dict]:
                 "description": spec["description"],
                 "kind": "cloud",
                 "inputs": {"fields": spec["fields"], "required": spec["required"]},
-                "injectors": {"env": {env: awx_literal(field) for env, field in spec["env"].items()}},
+                "injectors": {
+                    kind: {name: awx_literal(field) for name, field in spec[kind].items()}
+                    for kind in ("env", "extra_vars")
+                    if kind in spec
+                },
             }
         )
     return out

@@ -103,10 +103,11 @@ def problems(config: dict, repo: Path = REPO) -> list[str]:
         for req in ctype["inputs"].get("required", []):
             if req not in ids:
                 out.append(f"credential type {ctype['name']}: required input {req} is not a field")
-        for env, expr in ctype["injectors"].get("env", {}).items():
-            for ref in _INJECTED.findall(expr):
-                if ref not in ids:
-                    out.append(f"credential type {ctype['name']}: {env} injects {ref}, which is not an input")
+        for kind in ("env", "extra_vars"):
+            for target, expr in ctype["injectors"].get(kind, {}).items():
+                for ref in _INJECTED.findall(expr):
+                    if ref not in ids:
+                        out.append(f"credential type {ctype['name']}: {target} injects {ref}, which is not an input")
     for cred in creds.values():
         if cred["credential_type"] not in cred_types:
             out.append(f"credential {cred['name']}: credential type {cred['credential_type']!r} is not defined")

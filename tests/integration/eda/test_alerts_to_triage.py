@@ -3,7 +3,8 @@ extensions/prometheus/alerts.yml, Alertmanager routes, the stratum.ops.alertmana
 ansible-rulebook runs the triage playbook, the report lands in the audit log. Then Alertmanager keeps
 repeating the alert and the rulebook's throttle keeps it to one run.
 
-The tests share one stack and run in file order (HighErrorRate, then RedisMemoryHigh).
+The tests share one stack and run in file order (HighErrorRate, then RedisMemoryHigh): one condition at a
+time, so each measured time is that alert's alone.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def test_high_error_rate_runs_the_error_rate_triage_once(stack):
     assert record["status"] == "ok" and record["actions"] == [] and record["environment"] == "local"
     assert record["check_mode"] is False
     assert record["endpoints"]["prometheus"] == stack.prometheus_url
-    # what the rulebook gave it: the alert's labels
+    # the labels Alertmanager delivered, which the rulebook passes on as stratum_alert
     fired = stack.notifications("HighErrorRate")[0]["labels"]
     assert (
         fired["service"] == "api" and fired["runbook"] == "incident_high_error_rate" and fired["environment"] == "local"

@@ -78,18 +78,35 @@ def test_every_changing_template_has_a_check_twin_locks_and_announces():
                 assert "Stratum Slack webhook" in t["credentials"]
 
 
-def test_credential_types_keep_secrets_secret_and_inject_the_environment_the_roles_read():
+def test_credential_types_keep_secrets_secret_and_inject_what_the_roles_read():
     types = {c["name"]: c for c in CONFIG["controller_credential_types"]}
-    assert set(types) == {"Stratum Redis", "Stratum PostgreSQL", "Stratum Celery broker", "Stratum Slack webhook"}
+    assert set(types) == {
+        "Stratum Redis",
+        "Stratum PostgreSQL",
+        "Stratum Celery broker",
+        "Stratum Slack webhook",
+        "Stratum registry",
+    }
     for ctype in types.values():
-        assert all(f["secret"] is True for f in ctype["inputs"]["fields"]), ctype["name"]
-    env = {name: set(c["injectors"]["env"]) for name, c in types.items()}
-    assert env["Stratum Slack webhook"] == {"STRATUM_SLACK_WEBHOOK_URL"}
-    assert env["Stratum Redis"] == {"REDIS_URL", "REDIS_PASSWORD"}
-    assert env["Stratum PostgreSQL"] == {"PGPASSWORD", "DATABASE_URL"}
-    assert env["Stratum Celery broker"] == {"CELERY_BROKER_URL"}
+        secrets = [f for f in ctype["inputs"]["fields"] if f["id"] != "username"]
+        assert secrets and all(f["secret"] is True for f in secrets), ctype["name"]
+    injected = {name: {k: set(v) for k, v in c["injectors"].items()} for name, c in types.items()}
+    assert injected["Stratum Slack webhook"] == {"env": {"STRATUM_SLACK_WEBHOOK_URL"}}
+    assert injected["Stratum Redis"] == {"env": {"REDIS_PASSWORD"}}
+    assert injected["Stratum PostgreSQL"] == {"env": {"PGPASSWORD", "DATABASE_URL"}}
+    assert injected["Stratum Celery broker"] == {"extra_vars": {"incident_celery_backlog_broker_url"}}
+    assert injected["Stratum registry"] == {"env": {"STRATUM_REGISTRY_USERNAME", "STRATUM_REGISTRY_PASSWORD"}}
+    # every injected name is one a role or inventory reads
+    roles_and_inventories = "".join(
+        path.read_text()
+        for path in [*REPO.glob("roles/*/defaults/main.yml"), *REPO.glob("inventories/*/group_vars/all/*.yml")]
+    )
+    for kinds in injected.values():
+        for names in kinds.values():
+            for name in names:
+                assert name in roles_and_inventories, f"{name} is injected but nothing reads it"
     # AWX renders the injector; the dispatch role must leave it alone
-    assert types["Stratum Redis"]["injectors"]["env"]["REDIS_URL"] == "{% raw %}{{ redis_url }}{% endraw %}"
+    assert types["Stratum Redis"]["injectors"]["env"]["REDIS_PASSWORD"] == "{% raw %}{{ redis_password }}{% endraw %}"
 
 
 def test_one_inventory_and_scm_source_per_environment():
@@ -186,10 +203,10 @@ def test_an_undefined_credential_type_fails(broken):
 
 def test_an_injector_naming_no_input_fails(broken):
     def change(data):
-        data["controller_credential_types"][0]["injectors"]["env"]["REDIS_URL"] = "{{ redis_uri }}"
+        data["controller_credential_types"][0]["injectors"]["env"]["REDIS_PASSWORD"] = "{{ redis_passwd }}"
 
     found = broken("config/credential_types.yml", change)
-    assert any("injects redis_uri, which is not an input" in p for p in found), found
+    assert any("injects redis_passwd, which is not an input" in p for p in found), found
 
 
 def test_a_workflow_node_naming_a_missing_template_fails(broken):

@@ -46,6 +46,7 @@ def test_every_seed_alert_once_per_alert_and_service_triage_only(rulebook):
         }
         assert len(rule["action"]) == 1, "one action: the triage"
     assert rulebook[0]["sources"][0]["stratum.ops.alertmanager"]["host_label"] == ""
+    assert rulebook[0]["execution_strategy"] == "parallel"
 
 
 def test_the_local_rulebook_runs_each_alerts_triage_playbook_with_its_labels_and_no_actions():
