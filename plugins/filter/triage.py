@@ -32,7 +32,7 @@ def prometheus_top_endpoints(answer: dict[str, Any] | None, top: int = 5, label:
     codes: dict[str, set[str]] = {}
     for sample in (answer or {}).get("result") or []:
         value = sample.get("value")
-        if value is None:
+        if value is None or float(value) <= 0:  # topk keeps series at rate 0: they are not failing now
             continue
         name = (sample.get("metric") or {}).get(label, "?")
         totals[name] = totals.get(name, 0.0) + float(value)

@@ -21,6 +21,7 @@ def test_top_endpoints_sums_the_runbook_series_per_endpoint_biggest_first():
             ({"endpoint": "/b", "method": "GET", "status_code": "503"}, 1.5),
             ({"endpoint": "/a", "method": "POST", "status_code": "502"}, 0.75),
             ({"endpoint": "/c", "status_code": "500"}, None),
+            ({"endpoint": "/b", "status_code": "500"}, 0.0),
         ),
         top=5,
     )
