@@ -166,22 +166,19 @@ def check_host(option: str, value: Any, allow_empty: bool = False) -> Any:
 def split_url(option: str, value: str, schemes: tuple[str, ...], require_host: bool = True) -> Any:
     """urlsplit() with the checks every URL option needs: text, scheme, host and port."""
     check_text(option, value)
+    allowed = ", ".join(s + "://" for s in schemes)
     if not isinstance(value, str) or not value:
-        raise InvalidOption(option, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        raise InvalidOption(option, f"must be a URL; use {allowed}")
     try:
         parts = urlsplit(value)
     except ValueError as exc:
         raise InvalidOption(option, f"is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in schemes or "://" not in value:
-        raise InvalidOption(
-            option,
-            f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}, got scheme "
-            f"{parts.scheme or '(none)'!r}",
-        )
+        raise InvalidOption(option, f"has scheme {parts.scheme or '(none)'!r}; use {allowed}")
     try:
         port = parts.port
     except ValueError:
-        raise InvalidOption(option, "has a port that is not a number from 1 to 65535") from None
+        raise InvalidOption(option, "is not a valid URL: its port is not a number from 1 to 65535") from None
     if port is not None:
         check_port(f"{option} port", port)
     elif re.search(r"^[^/]*:\d*$", parts.netloc.rpartition("@")[2]) and not parts.netloc.endswith("]"):

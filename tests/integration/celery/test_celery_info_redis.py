@@ -161,7 +161,7 @@ def test_bad_inputs_fail_with_clear_msg(redis_celery, run_cases):
     cases = [
         ({"broker_url": "http://127.0.0.1:1/0"}, "use redis://, rediss://, amqp://"),
         ({"broker_url": "redis://127.0.0.1:notaport/0"}, "not a valid URL"),
-        ({"broker_url": url, "timeout": 0}, "timeout must be a positive"),
+        ({"broker_url": url, "timeout": 0}, "timeout must be more than 0"),
         ({"broker_url": url, "backlog_threshold": -1}, "backlog_threshold must be 0 or more"),
         ({"broker_url": url, "include": ["ping", "gossip"]}, "include"),
         ({"broker_url": url, "queues": [""]}, "must not contain empty names"),

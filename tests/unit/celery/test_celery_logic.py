@@ -47,7 +47,7 @@ def test_broker_kind_by_scheme(url, kind):
         ("http://h/", "scheme 'http'"),
         ("h:6379", "scheme"),
         ("redis:///0", "names no host"),
-        ("redis://:pw@h:port/0", "port that is not a number"),
+        ("redis://:pw@h:port/0", "not a valid URL"),
     ],
 )
 def test_broker_kind_rejects_bad_urls_without_leaking_the_password(url, fragment):

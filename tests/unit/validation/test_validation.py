@@ -112,9 +112,9 @@ def test_host_forms():
         ("redis://h/0?socket_timeout=abc", "socket_timeout='abc' must be a number"),
         ("redis://h/0?socket_timeout=nan", "must be a finite number"),
         ("redis://h/0?bogus=1", "unknown query parameters bogus"),
-        ("redis://h:99999/0", "port that is not a number from 1 to 65535"),
+        ("redis://h:99999/0", "its port is not a number from 1 to 65535"),
         ("redis://h:0/0", "port must be a port number from 1 to 65535"),
-        ("unix:///tmp/redis.sock", "must be a URL starting with redis:// or rediss://"),
+        ("unix:///tmp/redis.sock", "has scheme 'unix'; use redis://, rediss://"),
         ("redis://" + "a" * 64 + "/0", "63"),
         ("redis:///0", "names no host"),
     ],
@@ -209,7 +209,7 @@ def test_k8s_checks_messages(tmp_path):
     params = {"name": "", "namespace": "Bad_NS", "host": "not a url", "kubeconfig": 5, "ca_cert": str(tmp_path / "x")}
     errors = {e.option: str(e) for e in v.collect_errors(k8s_checks(params))}
     assert set(errors) == {"name", "namespace", "host", "kubeconfig", "ca_cert"}
-    assert "http:// or https://" in errors["host"]
+    assert "use http://, https://" in errors["host"]
     assert "path of a kubeconfig file or a kubeconfig dict" in errors["kubeconfig"]
     assert "existing file" in errors["ca_cert"]
 
