@@ -12,13 +12,20 @@ The sandbox (all throwaway, on free ports, stopped at the end):
   repositories stratum/api and stratum/workers holding 1.0.0 to 1.5.0 and the failing version;
 - a real PostgreSQL (database `stratum`) and a real Redis;
 - a stand-in stratum-api (scripts/sandbox_api.py) that reports the version ECS runs and fails
-  /health/detailed for the version written to its control file.
+  /health/detailed for the version written to its control file;
+- what every runbook reads from inventories/local: the secrets the rotation runbook rotates
+  (stratum/local/jwt-secret, stratum/local/pii-encryption-key), the Celery broker (Redis db 1), a log
+  directory and its archive bucket, an audit log, and a Slack webhook listener (`demo.py listen`, a tiny
+  HTTP server that records every message it receives: the demo prints them).
+
+`start` refuses to start over a state file whose sandbox is still running (stop it first).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.server
 import json
 import os
 import secrets
@@ -44,6 +51,7 @@ DEMO_VERSION = "1.1.0"
 FAILING_VERSION = "9.9.9-bad"
 REPLICAS = 2
 ALEMBIC_PROJECT = REPO / "tests" / "fixtures" / "alembic_project"
+LOG_BUCKET = "stratum-local-logs"
 
 
 # ------------------------------------------------------------------------------------ sandbox
@@ -60,7 +68,14 @@ def seed_aws(moto: dict, settings: dict[str, str], secret_values: dict[str, str]
             aws_secret_access_key=moto["env"]["AWS_SECRET_ACCESS_KEY"],
         )
 
-    secret = client("secretsmanager").create_secret(Name="stratum/local/app", SecretString=json.dumps(secret_values))
+    secretsmanager = client("secretsmanager")
+    secret = secretsmanager.create_secret(Name="stratum/local/app", SecretString=json.dumps(secret_values))
+    # The secrets the rotation runbook rotates (roles/secret_rotation: stratum/<environment>/<name>).
+    for name, key in (("jwt-secret", "JWT_SECRET_KEY"), ("pii-encryption-key", "PII_ENCRYPTION_KEY")):
+        value = secret_values.get(key) or secrets.token_urlsafe(36)
+        secretsmanager.create_secret(Name=f"stratum/local/{name}", SecretString=value)
+    # Where log cleanup archives (inventories/local: stratum_logs.archive_bucket).
+    client("s3").create_bucket(Bucket=LOG_BUCKET)
     ecs = client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     environment = [{"name": k, "value": v} for k, v in sorted(settings.items())]
@@ -153,8 +168,83 @@ def start_api(port: int, moto: dict, control: Path, database_url: str, redis_url
     return {"kind": "api", "pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}", "workdir": ""}
 
 
+# ------------------------------------------------------------------------------ Slack stand-in
+class _WebhookHandler(http.server.BaseHTTPRequestHandler):
+    """Records every POST (a Slack incoming-webhook message) as one JSON line; answers 200 "ok" like Slack."""
+
+    record: Path
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        try:
+            message: Any = json.loads(body)
+        except ValueError:
+            message = body
+        with open(self.record, "a") as fh:
+            fh.write(json.dumps({"path": self.path, "message": message}) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:  # the record file is the log
+        pass
+
+
+def listen(port: int, record: Path) -> None:
+    """`demo.py listen`: the demo's Slack webhook listener (runs until stopped)."""
+    handler = type("Handler", (_WebhookHandler,), {"record": record})
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+
+
+def start_webhook(workdir: Path) -> dict:
+    """Start the listener in its own process (it outlives `start`); its URL looks like Slack's."""
+    port = servers.free_port()
+    record = workdir / "slack-messages.jsonl"
+    record.touch()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "listen", "--port", str(port), "--record", str(record)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    servers.wait_for(lambda: servers.port_open(port), 15, f"webhook listener on port {port}")
+    url = f"http://127.0.0.1:{port}/services/DEMO/LOCAL/webhook"
+    return {"kind": "webhook", "pid": proc.pid, "port": port, "url": url, "record": str(record), "workdir": ""}
+
+
+def slack_messages(state: dict) -> list[Any]:
+    """What the webhook listener received so far."""
+    record = next((c["record"] for c in state.get("components", []) if c.get("kind") == "webhook"), None)
+    if not record or not Path(record).exists():
+        return []
+    return [json.loads(line)["message"] for line in Path(record).read_text().splitlines() if line.strip()]
+
+
+def running_components(state: dict) -> list[dict]:
+    """Components of a state file whose process still runs."""
+    alive = []
+    for component in state.get("components", []):
+        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+            if component.get("pid"):
+                os.killpg(int(component["pid"]), 0)
+                alive.append(component)
+    return alive
+
+
 def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
     """Start everything, write the state file, return the state (the processes outlive this call)."""
+    if state_path.exists():
+        previous = json.loads(state_path.read_text() or "{}")
+        alive = running_components(previous)
+        if alive:
+            # Starting over it would orphan those processes: nobody could stop them any more.
+            kinds = ", ".join(f"{c.get('kind')} (pid {c['pid']})" for c in alive)
+            raise SystemExit(
+                f"{state_path}: its sandbox is still running ({kinds}); "
+                f"stop it first: python scripts/demo.py stop --state {state_path}"
+            )
+        stop_state(previous)  # leftovers of a sandbox that died: its temp dirs
     # moto reports this many running tasks for every ECS service, so rollouts complete.
     os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(REPLICAS)
     state: dict[str, Any] = {"components": []}
@@ -201,18 +291,30 @@ def start(state_path: Path, version: str = INITIAL_VERSION) -> dict:
 
         state["components"].append(prometheus_harness.start_detached([f"127.0.0.1:{api['port']}"]))
         state["control"] = str(control)
+        webhook = start_webhook(workdir)
+        state["components"].append(webhook)
+        log_dir = workdir / "logs"
+        log_dir.mkdir()
+        (log_dir / "api.log").write_text('{"level": "INFO", "msg": "sandbox started"}\n')
+        # inventories/local: stratum_prometheus_url (the error-rate and rate-limit triage)
+        prometheus = next((c for c in state["components"] if c.get("kind") == "prometheus"), None)
         state["env"] = {
             **moto["env"],
             "STRATUM_LOCAL_AWS_ENDPOINT": moto["endpoint_url"],
             "STRATUM_LOCAL_AWS_REGION": moto["region"],
             "STRATUM_LOCAL_API_URL": api["url"],
-            "STRATUM_LOCAL_PROMETHEUS_URL": state["components"][-1]["url"],
             "STRATUM_LOCAL_PGHOST": pg["host"],
             "STRATUM_LOCAL_PGPORT": str(pg["port"]),
             "STRATUM_LOCAL_PGDATABASE": "stratum",
             "STRATUM_LOCAL_PGUSER": pg["user"],
             "STRATUM_LOCAL_REDIS_URL": redis_url,
             "STRATUM_LOCAL_ALEMBIC_DIR": str(ALEMBIC_PROJECT),
+            # Celery's broker is database 1 of the sandbox Redis (inventories/local: stratum_celery.broker_url)
+            "STRATUM_LOCAL_BROKER_URL": redis_url.rsplit("/", 1)[0] + "/1",
+            "STRATUM_LOCAL_LOG_DIR": str(log_dir),
+            "STRATUM_LOCAL_AUDIT_LOG": str(workdir / "audit.jsonl"),
+            "STRATUM_SLACK_WEBHOOK_URL": webhook["url"],
+            **({"STRATUM_LOCAL_PROMETHEUS_URL": prometheus["url"]} if prometheus else {}),
             "STRATUM_SANDBOX_CONTROL": str(control),
             # secrets travel in the environment, never in the inventory
             "DATABASE_URL": sqlalchemy_url,
@@ -283,7 +385,29 @@ def run_deploy(state: dict, version: str, log: Path) -> tuple[int, dict]:
     )
     log.write_text(run.output)
     stats = run.custom_stats.get("_run") or run.custom_stats.get("localhost") or run.custom_stats
+    if stats.get("stratum_report"):
+        # the shared run report (every runbook, also on failure): where it looked and how it ended
+        print("\n".join(describe_run_report(stats["stratum_report"])))
     return run.rc, stats.get("deploy", {})
+
+
+def describe_run_report(report: dict) -> list[str]:
+    """The shared stratum_report: status and the endpoints it used (never a password)."""
+    lines = [f"   report: {report.get('runbook')} in {report.get('environment')}: {report.get('status')}"]
+    lines += [f"     endpoint {name}: {where}" for name, where in sorted((report.get("endpoints") or {}).items())]
+    return lines
+
+
+def print_slack_messages(state: dict) -> None:
+    """What the demo's webhook listener received: the announcements a team channel would show."""
+    messages = slack_messages(state)
+    print(f"\n3) Slack messages the demo's webhook listener received ({len(messages)}):")
+    for message in messages:
+        text = message.get("text") if isinstance(message, dict) else message
+        channel = message.get("channel", "") if isinstance(message, dict) else ""
+        print(f"   {channel} {text}".rstrip())
+    if not messages:
+        print("   (none: the runbooks did not announce anything)")
 
 
 def describe(report: dict) -> list[str]:
@@ -340,6 +464,7 @@ def demo() -> int:
             f"(log: {logs / 'deploy-bad.log'})"
         )
         ok &= rolled_back
+        print_slack_messages(state)
     except KeyboardInterrupt:
         print("\ninterrupted")
         ok = False
@@ -361,12 +486,17 @@ def demo() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="demo", choices=["demo", "start", "stop", "env"])
+    parser.add_argument("command", nargs="?", default="demo", choices=["demo", "start", "stop", "env", "listen"])
     parser.add_argument("--state", help="state file (start writes it, stop and env read it)")
     parser.add_argument("--version", default=INITIAL_VERSION, help="version the services start with (start)")
+    parser.add_argument("--port", type=int, help="listen: port of the webhook listener")
+    parser.add_argument("--record", help="listen: file the received messages are appended to")
     args = parser.parse_args()
     if args.command == "demo":
         sys.exit(demo())
+    if args.command == "listen":
+        listen(args.port, Path(args.record))
+        return
     if not args.state:
         parser.error(f"{args.command} needs --state")
     state_path = Path(args.state)
