@@ -3,8 +3,8 @@ extensions/prometheus/alerts.yml, Alertmanager routes, the stratum.ops.alertmana
 ansible-rulebook runs the triage playbook, the report lands in the audit log. Then Alertmanager keeps
 repeating the alert and the rulebook's throttle keeps it to one run.
 
-The tests share one stack and run in file order (HighErrorRate, then RedisMemoryHigh): one condition at a
-time, so each measured time is that alert's alone.
+One test, two cases on one stack (pytest-xdist would otherwise start a stack per worker): HighErrorRate,
+then RedisMemoryHigh, one condition at a time, so each measured time is that alert's alone.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _throttled(stack, alertname: str, runbook: str) -> None:
     assert len(stack.reports(runbook)) == 1, "the throttle let a second triage through"
 
 
-def test_high_error_rate_runs_the_error_rate_triage_once(stack):
+def _high_error_rate_runs_the_error_rate_triage_once(stack):
     assert stack.reports("incident_high_error_rate") == []
     started = time.monotonic()
     stack.api.faults({"endpoint": "/api/v1/messages", "status": 503, "ratio": 1.0})
@@ -61,7 +61,7 @@ def test_high_error_rate_runs_the_error_rate_triage_once(stack):
     stack.api.faults({"clear": True})
 
 
-def test_redis_memory_high_runs_the_redis_triage_once(stack):
+def _redis_memory_high_runs_the_redis_triage_once(stack):
     assert stack.reports("incident_redis_memory") == []
     started = time.monotonic()
     stack.fill_redis(0.85)
@@ -74,3 +74,8 @@ def test_redis_memory_high_runs_the_redis_triage_once(stack):
     _throttled(stack, "RedisMemoryHigh", "incident_redis_memory")
     # the triage changed nothing: every key written is still there
     assert stack.redis.client().dbsize() > 0 and stack.redis.client().exists("cache:e2e:0")
+
+
+def test_firing_alerts_run_their_triage_once(stack):
+    _high_error_rate_runs_the_error_rate_triage_once(stack)
+    _redis_memory_high_runs_the_redis_triage_once(stack)
