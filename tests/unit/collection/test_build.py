@@ -40,11 +40,23 @@ def test_build_ships_every_module_role_and_playbook(built_members):
 
 
 def test_build_leaves_repository_machinery_out(built_members):
-    kept_out = ("inventories/", "awx/", "scripts/", "tests/", "bench/", "extensions/molecule/", ".venv/", ".build/")
+    kept_out = (
+        "inventories/",
+        "awx/",
+        "scripts/",
+        "tests/",
+        "bench/",
+        "extensions/molecule/",
+        ".venv/",
+        ".build/",
+        ".hypothesis/",
+    )
     leaked = sorted(m for m in built_members if m.startswith(kept_out) or "__pycache__" in m)
     assert not leaked, f"repository-only files in the built collection: {leaked[:20]}"
 
 
-def test_build_ships_event_source_when_present(built_members):
-    sources = on_disk("extensions/eda/plugins/event_source/*.py")
-    assert set(sources) <= built_members
+def test_build_ships_the_eda_event_source_and_rulebooks(built_members):
+    # The decision environment installs the collection to get them.
+    shipped = on_disk("extensions/eda/plugins/event_source/*.py") + on_disk("extensions/eda/rulebooks/*.yml")
+    assert "extensions/eda/plugins/event_source/alertmanager.py" in shipped
+    assert set(shipped) <= built_members
