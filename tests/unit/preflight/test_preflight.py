@@ -74,13 +74,13 @@ def test_endpoint_needed_only_for_an_action():
     assert triage["missing"] == {}
     assert triage["not_configured"]["log_archive"] == "not configured: set stratum_logs.archive_bucket"
     archive = check_runbook("log_cleanup", resolver({"log_cleanup_path": "/var/log/stratum"}), actions=["archive"])
-    assert archive["missing"] == {"log_archive": "stratum_logs.archive_bucket"}
+    assert archive["missing"] == {"log_archive": "stratum_logs.archive_bucket", "aws": "stratum_aws.region"}
 
 
 def test_required_flag_turns_an_action_requirement_off():
     values = {"db_migration_database_url": "postgresql://u:pw@db:5432/s", "db_migration_project_dir": "/srv/x"}
     with_snapshot = check_runbook("db_migration", resolver({**values, "db_migration_snapshot": True}), ["snapshot"])
-    assert with_snapshot["missing"] == {"rds_instance": "stratum_database.rds_instance"}
+    assert with_snapshot["missing"] == {"rds_instance": "stratum_database.rds_instance", "aws": "stratum_aws.region"}
     no_snapshot = check_runbook("db_migration", resolver({**values, "db_migration_snapshot": False}), ["snapshot"])
     assert no_snapshot["missing"] == {}
     assert no_snapshot["endpoints"]["database"] == "postgresql://u@db:5432/s"
