@@ -108,6 +108,8 @@ def test_failing_release_is_named_the_likely_cause(stack):
     assert any(s.startswith("deployment: recent deploy is the likely cause") for s in report["suspects"])
     groups = report["error_distribution"]["error_groups"]
     assert groups and all(f"(version {FAILING})" in g["message"] for g in groups), report["error_distribution"]
+    (meta,) = report["dependency_probes"]
+    assert meta["up"] is True and meta["status"] == 200 and 0 < meta["latency_ms"] < 5000
 
 
 def test_failing_endpoint_is_named_first_and_a_stopped_dependency_is_down(stack):
@@ -127,4 +129,6 @@ def test_failing_endpoint_is_named_first_and_a_stopped_dependency_is_down(stack)
     top = report["error_distribution"]["error_groups"][0]
     assert (top["message"], top["endpoints"]) == ("contacts store down", ["/api/v1/contacts"])
     assert report["dependencies_down"] == ["meta"]
+    (meta,) = report["dependency_probes"]
+    assert meta["up"] is False and meta["error"] and meta["latency_ms"] is not None
     assert any(s.startswith("dependency down: meta") for s in report["suspects"])
