@@ -189,7 +189,7 @@ from ansible_collections.stratum.ops.plugins.module_utils.celery import (
     celery_triage,
     url_password,
 )
-from ansible_collections.stratum.ops.plugins.module_utils.validation import check_number, validate_module
+from ansible_collections.stratum.ops.plugins.module_utils.validation import validate_module
 
 
 def main() -> None:
@@ -206,11 +206,7 @@ def main() -> None:
         module.no_log_values.add(password)
     # The option (or its documented CELERY_BROKER_URL fallback) is resolved: Celery must not read the variable again.
     os.environ.pop("CELERY_BROKER_URL", None)
-    validate_module(
-        module,
-        celery_checks(module.params),
-        [(check_number, "backlog_threshold", module.params["backlog_threshold"], 0)],
-    )
+    validate_module(module, celery_checks(module.params))
     if CELERY_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("celery"), exception=CELERY_IMPORT_ERROR)
     if module.params["timeout"] <= 0:
