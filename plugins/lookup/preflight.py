@@ -6,7 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: preflight
-author: Stratum SRE
+author:
+  - Stratum SRE (@stratum-sre)
 short_description: check that a stratum inventory is loaded and a runbook's endpoints are configured
 description:
   - Resolves the role variables a runbook reads its endpoints from (which default to the inventory's
