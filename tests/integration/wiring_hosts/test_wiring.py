@@ -172,8 +172,14 @@ def silent_redis():
 
 
 def commands_seen(server) -> int:
-    """Commands the server processed, not counting this INFO call itself."""
-    return int(server.client().info("stats")["total_commands_processed"]) - 1
+    """Commands the server processed before this call, counted over one kept connection.
+
+    Between two calls with nothing else talking to the server the difference is exactly 1 (the first INFO).
+    """
+    if not hasattr(server, "_counter"):
+        server._counter = server.client()
+        server._counter.ping()  # connect now: the client's own hello/setinfo commands happen before any count
+    return int(server._counter.info("stats")["total_commands_processed"])
 
 
 def fallback_env(server) -> dict[str, str]:
@@ -186,7 +192,17 @@ def fallback_env(server) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("playbook", sorted(p.name for p in PLAYBOOKS.glob("*.yml")))
+def test_the_silent_redis_sees_what_a_fallback_would_send(silent_redis):
+    import redis
+
+    before = commands_seen(silent_redis)
+    redis.Redis.from_url(fallback_env(silent_redis)["REDIS_URL"]).ping()
+    assert commands_seen(silent_redis) - before > 1
+
+
+# Every playbook starts with the same inventory-check play (test_playbook_checks_the_inventory_...): three
+# playbooks prove what it does (a stratum_control one, the app_hosts one, a changing one).
+@pytest.mark.parametrize("playbook", ["incident_redis_memory.yml", "log_cleanup.yml", "deploy.yml"])
 def test_mistyped_inventory_fails_naming_it(playbook, silent_redis):
     before = commands_seen(silent_redis)
     run = run_playbook(PLAYBOOKS / playbook, inventory="inventories/prod", env=fallback_env(silent_redis))
@@ -289,11 +305,14 @@ def test_runbook_steps_run_on_the_app_host_with_its_endpoints(app_backends):
     assert preflight["environment"] == "apphost-test"
     assert preflight["endpoints"]["redis"] == f"redis://127.0.0.1:{redis_server.port}/0"
 
+    before = commands_seen(redis_server)
     celery_run = run_playbook(PLAYBOOKS / "incident_celery_backlog.yml", inventory=inventory, env=env, verbosity=3)
     assert celery_run.rc == 0, celery_run.output[-3000:]
     assert hosts_of(celery_run, "Celery backlog | read workers and queue depths") == {"app-test-1"}
-    broker = celery_run.task("Celery backlog | read workers and queue depths")["broker"]
-    assert f":{redis_server.port}/1" in str(broker), broker
+    preflight = celery_run.task("Preflight | keep the endpoints for the report")["ansible_facts"]["stratum_preflight"]
+    assert preflight["endpoints"]["broker"] == f"redis://127.0.0.1:{redis_server.port}/1"
+    # The triage talked to the inventory's broker (CELERY_BROKER_URL points at a closed port).
+    assert commands_seen(redis_server) - before > 1
 
     pg_run = run_playbook(PLAYBOOKS / "incident_db_connections.yml", inventory=inventory, env=env, verbosity=3)
     assert pg_run.rc == 0, pg_run.output[-3000:]
