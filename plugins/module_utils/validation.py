@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common import parameters as _parameters
 
 MAX_PORT = 65535
 # Python's time.sleep() and socket timeouts overflow past about 292 years; a day bounds every wait we do.
@@ -317,8 +318,8 @@ def _refuse_bad_text_before_logging() -> None:
     names no option. Wrapping the one step keeps every module (also those built on AnsibleAWSModule and
     AnsibleK8SModule, which create an AnsibleModule inside) failing with the option named instead.
     """
-    original = AnsibleModule._log_invocation
-    if getattr(original, "stratum_checked", False):
+    original = getattr(AnsibleModule, "_log_invocation", None)
+    if original is None or getattr(original, "stratum_checked", False):  # None: ansible-test's import stub
         return
 
     def _log_invocation(self: Any) -> None:
@@ -331,4 +332,26 @@ def _refuse_bad_text_before_logging() -> None:
     AnsibleModule._log_invocation = _log_invocation  # type: ignore[method-assign]
 
 
+def _refuse_infinite_integers() -> None:
+    """Make "inf" for an int option a type error naming the option, not a module crash.
+
+    Ansible's int conversion turns "inf" into float('inf') and then int(), whose OverflowError it does not
+    catch: the module dies with "cannot convert Infinity to integer" and no option named.
+    """
+    types = getattr(_parameters, "DEFAULT_TYPE_VALIDATORS", None)
+    original = types.get("int") if isinstance(types, dict) else None
+    if original is None or getattr(original, "stratum_checked", False):
+        return
+
+    def check_type_int(value: Any) -> int:
+        try:
+            return original(value)
+        except OverflowError:
+            raise TypeError(f"{_show(value)} is not a finite integer") from None
+
+    check_type_int.stratum_checked = True  # type: ignore[attr-defined]
+    types["int"] = check_type_int
+
+
 _refuse_bad_text_before_logging()
+_refuse_infinite_integers()

@@ -227,3 +227,11 @@ def test_maintenance_objects():
     rejects(check_objects, [""], option="objects")
     rejects(check_objects, [{"name": "t", "kind": "view"}], option="objects")
     assert check_objects("objects", ["public.t", {"schema": "s", "name": "t", "size_bytes": 1}])
+
+
+def test_int_options_given_infinity_fail_as_a_type_error_naming_the_option():
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    result = ArgumentSpecValidator({"max_age_days": {"type": "int"}}).validate({"max_age_days": "inf"})
+    assert result.errors and "max_age_days" in result.errors.messages[0]
+    assert "not a finite integer" in result.errors.messages[0]
