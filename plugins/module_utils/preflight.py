@@ -204,7 +204,15 @@ RUNBOOKS: dict[str, Runbook] = {
         Runbook(
             "predeploy_checklist",
             "",
-            (Endpoint("api", "predeploy_checklist_base_url", "stratum_services.api.health_url"),),
+            # The API is needed for the HTTP checks only (a settings-only checklist reads the platform).
+            (
+                Endpoint(
+                    "api",
+                    "predeploy_checklist_base_url",
+                    "stratum_services.api.health_url",
+                    required_flag="predeploy_checklist_check_http",
+                ),
+            ),
         ),
     )
 }

@@ -170,3 +170,10 @@ def test_registry_needs_its_kind():
     assert ecr["endpoints"]["registry"] == "ecr:(the account registry)"
     plain = check_runbook("build", resolver({"build_registry": {"kind": "plain", "url": "registry.internal:5000"}}))
     assert plain["endpoints"]["registry"] == "plain:registry.internal:5000"
+
+
+def test_predeploy_needs_the_api_only_for_its_http_checks():
+    http = check_runbook("predeploy_checklist", resolver({"predeploy_checklist_check_http": True}))
+    assert http["missing"] == {"api": "stratum_services.api.health_url"}
+    settings_only = check_runbook("predeploy_checklist", resolver({"predeploy_checklist_check_http": False}))
+    assert settings_only["missing"] == {}
