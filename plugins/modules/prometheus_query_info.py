@@ -100,7 +100,12 @@ queries:
         - Null when RV(queries.ok).
       type: str
   sample:
-    error_ratio: {"query": "sum(...)", "ok": true, "result": [{"metric": {}, "value": 0.12}], "error": null, "reason": null}
+    error_ratio:
+      query: sum(...)
+      ok: true
+      result: [{"metric": {}, "value": 0.12}]
+      error: null
+      reason: null
 url:
   description: The Prometheus URL the queries went to.
   returned: always
