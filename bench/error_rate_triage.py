@@ -61,9 +61,10 @@ def main() -> None:
                 "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
                 "    - name: One task\n      ansible.builtin.debug:\n        msg: hello\n"
             )
-            baseline = [timed(bare, {}, env) for _ in range(args.repeat)]
+            baseline = [timed(bare, {}, env) for _r in range(args.repeat)]
             triage = [
-                timed(REPO / "playbooks" / "incident_high_error_rate.yml", triage_vars, env) for _ in range(args.repeat)
+                timed(REPO / "playbooks" / "incident_high_error_rate.yml", triage_vars, env)
+                for _r in range(args.repeat)
             ]
 
     base, tri = statistics.median(baseline), statistics.median(triage)

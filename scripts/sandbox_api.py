@@ -253,7 +253,7 @@ class SandboxState:
                 self.rate_limit_usage.labels(platform=platform).set(usage)
             current = {"endpoints": dict(self.endpoint_faults), "rate_limits": dict(self.rate_limits)}
         if isinstance(limit, dict):
-            for _ in range(int(limit.get("lines", 0))):
+            for _line in range(int(limit.get("lines", 0))):
                 self.integration_call(platform, str(limit.get("tenant_id", "")))
         return current
 

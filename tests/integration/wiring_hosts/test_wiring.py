@@ -156,7 +156,7 @@ def test_every_runbook_endpoint_is_set_by_the_inventory(environment, tmp_path):
 def test_local_inventory_without_the_sandbox_environment_names_the_variable(tmp_path, monkeypatch):
     for name in LOCAL_ENV:
         monkeypatch.delenv(name, raising=False)
-    run, _ = walk(INVENTORIES / "local", ["incident_redis_memory"], {}, tmp_path)
+    run, _walked = walk(INVENTORIES / "local", ["incident_redis_memory"], {}, tmp_path)
     assert run.rc == 0, run.output[-3000:]
     (error,) = run.custom_stats["localhost"]["walk_incident_redis_memory"]["errors"]
     assert "set stratum_redis.url" in error
