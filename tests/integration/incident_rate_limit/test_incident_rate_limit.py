@@ -129,7 +129,9 @@ def test_triage_and_check_mode_report_everything_and_change_nothing(backends):
     assert triage["over_threshold"] is True
     # the flood of rate_limit lines puts t-42 first, counted from `docker compose logs api`
     tenants = triage["tenants_from_logs"]
-    assert tenants[0]["tenant_id"] == "t-42" and tenants[0]["lines"] > 2 * tenants[1]["lines"], tenants
+    # (the background traffic's other tenants may have no line in the tail window: then t-42 is alone)
+    assert tenants[0]["tenant_id"] == "t-42", tenants
+    assert len(tenants) == 1 or tenants[0]["lines"] > 2 * tenants[1]["lines"], tenants
     assert triage["logs"]["source"].startswith("docker compose logs") and triage["logs"]["error"] is None
     # the API exports no per-tenant metric: that query's empty answer is reported, not fatal
     assert triage["tenants"] == []

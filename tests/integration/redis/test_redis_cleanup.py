@@ -328,7 +328,8 @@ def test_server_killed_mid_run_reports_how_many_were_deleted_and_a_rerun_complet
     result = outcome["result"]
     assert_clean_failure(result, "lost the connection to Redis", "deleted", "rerun")
     assert result["deleted"] >= 1000
-    assert f"after {result['deleted']} keys" in result["msg"]
+    # the last batch's reply was lost with the connection: the count is a floor, and the message says so
+    assert f"after at least {result['deleted']} keys" in result["msg"]
 
     server.start(durable)
     remaining = server.client().dbsize() - 100
