@@ -42,7 +42,7 @@ sanity: setup
 	bash scripts/sanity.sh
 
 pytest: setup
-	bash scripts/pytest.sh -n $(PYTEST_WORKERS) tests/unit tests/integration
+	bash scripts/pytest.sh -n $(PYTEST_WORKERS) --durations=30 tests/unit tests/integration
 
 unit: setup
 	bash scripts/pytest.sh tests/unit
