@@ -19,7 +19,15 @@ fi
 logs=$(mktemp -d /tmp/stratum-molecule.XXXXXX)
 
 run_one() {
-  local s=$1 logs=$2 start=$SECONDS
+  local s=$1 logs=$2 start=$SECONDS state
+  # A run killed before its destroy (Ctrl-C, a CI timeout) leaves molecule believing the instances exist, and `test`
+  # then skips create and converges against backends that are gone: destroy whatever that run left, first.
+  for state in "$HOME"/.ansible/tmp/molecule.*."$s"/state.yml; do
+    if [ -f "$state" ] && grep -q '^created: true' "$state"; then
+      echo "molecule: $s: an earlier run left its instances created; destroying them first"
+      molecule --base-config molecule/config.yml destroy -s "$s" > "$logs/$s.stale-destroy.log" 2>&1 || true
+    fi
+  done
   if molecule --base-config molecule/config.yml test -s "$s" > "$logs/$s.log" 2>&1; then
     echo "molecule: $s passed in $((SECONDS - start))s"
   else
