@@ -7,15 +7,10 @@
 The URL only ever travels in the child's environment (``DATABASE_URL`` by default, what the
 project's env.py reads); it is never on a command line, and every text we return is scrubbed of
 it and of its password. The runner is injected, so the parsing and the decisions are unit-testable.
-
-A migration is reviewed before it runs: the *plan* is the offline SQL of the upgrade
-(``alembic upgrade <current>:<target> --sql``) and its sha256; an upgrade given the reviewed hash
-recomputes the plan right before applying and refuses, changing nothing, when it differs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -140,66 +135,11 @@ def check_database_url(option: str, value: Any) -> Any:
     return value
 
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-def plan_digest(sql: str) -> str:
-    """sha256 of the plan exactly as written to the artifact (UTF-8): what `sha256sum <artifact>` prints."""
-    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
-
-
-def normalize_sha256(value: str | None) -> str:
-    """A reviewed hash as given (surrounding blanks and case ignored); '' when none was given."""
-    return (value or "").strip().lower()
-
-
-def check_sha256(option: str, value: Any) -> Any:
-    """Empty (no hash given) or 64 hex digits (`sha256sum` output, case-insensitive)."""
-    if value is None or value == "":
-        return value
-    check_text(option, value)
-    if not isinstance(value, str) or not SHA256_HEX.match(normalize_sha256(value)):
-        raise InvalidOption(option, f"must be a sha256 (64 hexadecimal digits) of a reviewed plan, got {value!r}")
-    return value
-
-
-def review_refusal(plan_sha256: str, pending: bool, reviewed: str | None = None, required: bool = False) -> str:
-    """Why the plan must not be applied ('' when it may): a reviewed hash that differs, or none where one is required.
-
-    Nothing pending means nothing would run, so there is nothing to refuse (a hash of a plan that has since been
-    applied is not an error).
-    """
-    if not pending:
-        return ""
-    given = normalize_sha256(reviewed)
-    if given and given != plan_sha256:
-        return (
-            f"the migration plan differs from the reviewed one: reviewed sha256 {given}, "
-            f"plan now sha256 {plan_sha256}; nothing was changed (review the new plan, then apply it with its sha256)"
-        )
-    if required and not given:
-        return (
-            "applying needs the sha256 of the reviewed plan and none was given; nothing was changed "
-            f"(review the plan, sha256 {plan_sha256}, then apply it with that sha256)"
-        )
-    return ""
-
-
-class PlanRefused(AlembicError):
-    """The upgrade was refused before anything ran (the plan is not the reviewed one)."""
-
-    def __init__(self, message: str, plan_sha256: str, reviewed: str) -> None:
-        super().__init__(message)
-        self.plan_sha256 = plan_sha256
-        self.reviewed = reviewed
-
-
 def alembic_checks(params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Validation of the alembic_migration options (stratum.ops.validation.validate_module runs them)."""
     checks: list[tuple[Any, ...]] = [
         (check_env_var_name, "url_env_var", params.get("url_env_var")),
         (check_database_url, "database_url", params.get("database_url")),
-        (check_sha256, "plan_sha256", params.get("plan_sha256")),
     ]
     for option in ("project_dir", "config", "executable"):
         if params.get(option) == "":
@@ -312,15 +252,8 @@ def plan_and_apply(
     revision: str | None = None,
     sql: bool = False,
     check_mode: bool = False,
-    plan_sha256: str | None = None,
-    require_plan_sha256: bool = False,
 ) -> dict[str, Any]:
-    """Read current and heads, decide, apply unless check mode, verify; the module's result.
-
-    `plan` also returns the offline SQL, its sha256 and `refusal` (why applying it would be refused, '' when it
-    would not) and never changes anything. `upgrade` given `plan_sha256` (or `require_plan_sha256`) recomputes
-    the plan right before applying and raises PlanRefused, having run nothing, when it is not the reviewed one.
-    """
+    """Read current and heads, decide, apply unless check mode, verify; the module's result."""
     current = alembic.current()
     heads = alembic.heads()
     result: dict[str, Any] = {
@@ -333,22 +266,15 @@ def plan_and_apply(
         "before": current,
         "after": current,
     }
-    if action in ("status", "plan", "upgrade"):
+    if action in ("status", "upgrade"):
         target = revision or "heads"
         result["target"] = target
         at_target = result["at_head"] if target in ("head", "heads") else target in current
         if not at_target:
             result["pending"] = alembic.pending(current, target)
-        reviewing = action == "plan" or (action == "upgrade" and (normalize_sha256(plan_sha256) or require_plan_sha256))
-        if (sql or reviewing) and not at_target:
+        if sql and not at_target:
             result["sql"] = alembic.upgrade_sql(current, target)
-        if reviewing:
-            digest = plan_digest(result["sql"]) if not at_target else ""
-            result["plan_sha256"] = digest
-            result["refusal"] = review_refusal(digest, not at_target, plan_sha256, require_plan_sha256)
-            if action == "upgrade" and result["refusal"]:
-                raise PlanRefused(result["refusal"], digest, normalize_sha256(plan_sha256))
-        if action in ("status", "plan") or at_target:
+        if action == "status" or at_target:
             return result
         result["changed"] = True
         if check_mode:
@@ -389,4 +315,4 @@ def plan_and_apply(
                 f"alembic downgrade to {target or 'base'} finished but the database is at {', '.join(after) or 'base'}"
             )
         return result
-    raise AlembicError(f"unknown action {action!r}: status, plan, upgrade or downgrade")
+    raise AlembicError(f"unknown action {action!r}: status, upgrade or downgrade")

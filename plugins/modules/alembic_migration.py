@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: alembic_migration
-short_description: Plan, upgrade or downgrade a database schema with Alembic, reviewed and verified
+short_description: Report, upgrade or downgrade a database schema with Alembic, verified, without leaking the URL
 version_added: 0.1.0
 description:
   - Runs the C(alembic) command line of a project (C(alembic current), C(heads), C(history), C(upgrade), C(downgrade))
@@ -20,11 +20,6 @@ description:
     down at each run.
   - O(sql=true) also returns the offline SQL (C(--sql)) of what would run, from the current revision to the target;
     offline mode never connects, so it also runs in check mode.
-  - O(action=plan) returns the offline SQL of the upgrade to O(revision) and its sha256 (RV(plan_sha256)), the plan
-    a human reviews before it runs, and whether applying it would be refused (RV(refusal)); it never changes anything.
-  - O(action=upgrade) with O(plan_sha256) (the reviewed plan's hash) or O(require_plan_sha256=true) recomputes the
-    plan right before applying and fails, having run nothing, when it differs from the reviewed one (both hashes in
-    the message) or when no hash was given where one is required.
   - In check mode, reads the current and head revisions and reports what would run, changing nothing.
 author:
   - Stratum SRE (@stratum-sre)
@@ -56,29 +51,16 @@ options:
   action:
     description:
       - V(status) reports the current and head revisions and what is pending, changing nothing.
-      - V(plan) also returns the offline SQL of the upgrade and its sha256, changing nothing.
       - V(upgrade) upgrades to O(revision) (default V(heads)) and verifies.
       - V(downgrade) downgrades to O(revision) (default V(-1), one revision; V(base) for none) and verifies.
     type: str
-    choices: [status, plan, upgrade, downgrade]
+    choices: [status, upgrade, downgrade]
     default: status
   revision:
     description: Target revision; V(heads) for O(action=upgrade) and V(-1) for O(action=downgrade) when omitted.
     type: str
   sql:
     description: Also return the offline SQL of the upgrade or downgrade that is (or would be) run.
-    type: bool
-    default: false
-  plan_sha256:
-    description:
-      - sha256 of the reviewed plan (the RV(plan_sha256) of an O(action=plan) run, or C(sha256sum) of its SQL).
-      - With O(action=plan), RV(refusal) says whether the current plan differs; with O(action=upgrade), a plan that
-        differs is refused before anything runs. Ignored when nothing is pending.
-    type: str
-  require_plan_sha256:
-    description:
-      - Refuse to apply without O(plan_sha256), e.g. in production (O(action=upgrade) fails; O(action=plan) says so
-        in RV(refusal)).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -99,21 +81,13 @@ EXAMPLES = r"""
     database_url: "{{ database_url }}"
   register: schema
 
-- name: The plan to review (offline SQL and its sha256)
-  stratum.ops.alembic_migration:
-    project_dir: /srv/stratum/backend
-    database_url: "{{ database_url }}"
-    action: plan
-  register: plan
-
-- name: Upgrade to head, only if the plan is still the reviewed one, and verify
+- name: Upgrade to head and verify
   stratum.ops.alembic_migration:
     project_dir: /srv/stratum/backend
     executable: /srv/stratum/.venv/bin/alembic
     database_url: "{{ database_url }}"
     action: upgrade
-    plan_sha256: "{{ reviewed_sha256 }}"
-    require_plan_sha256: true
+    sql: true
 
 - name: Roll back one migration
   stratum.ops.alembic_migration:
@@ -167,23 +141,8 @@ after:
   type: list
   elements: str
 sql:
-  description: Offline SQL of the upgrade or downgrade (O(sql=true) or O(action=plan)), when there is something to run.
-  returned: when sql is true or action is plan, and the database is not at the target
-  type: str
-plan_sha256:
-  description: sha256 of RV(sql) (the plan), V('') when nothing is pending.
-  returned: with action plan, and with action upgrade when a plan_sha256 was given or required
-  type: str
-  sample: 9d5ed678fe57bcca610140957afab571dbcf1b2b4a1d2c1cd3a5b0a7f30b1b2e
-refusal:
-  description:
-    - Why applying the plan is refused (it differs from O(plan_sha256), or no hash where one is required).
-    - V('') when it is not.
-  returned: with action plan, and with action upgrade when a plan_sha256 was given or required
-  type: str
-reviewed_sha256:
-  description: The O(plan_sha256) given, as compared (lowercase); with a refused upgrade.
-  returned: when an upgrade is refused
+  description: Offline SQL of the upgrade or downgrade, when O(sql=true) and there is something to run.
+  returned: when sql is true and the database is not at the target
   type: str
 commands:
   description: The alembic commands run (without the URL, which only travels in the environment).
@@ -199,7 +158,6 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.stratum.ops.plugins.module_utils.alembic import (
     Alembic,
     AlembicError,
-    PlanRefused,
     alembic_checks,
     plan_and_apply,
 )
@@ -214,11 +172,9 @@ def main() -> None:
             executable=dict(type="str", default="alembic"),
             database_url=dict(type="str", no_log=True, fallback=(env_fallback, ["DATABASE_URL"])),
             url_env_var=dict(type="str", default="DATABASE_URL"),
-            action=dict(type="str", default="status", choices=["status", "plan", "upgrade", "downgrade"]),
+            action=dict(type="str", default="status", choices=["status", "upgrade", "downgrade"]),
             revision=dict(type="str"),
             sql=dict(type="bool", default=False),
-            plan_sha256=dict(type="str"),
-            require_plan_sha256=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -250,22 +206,7 @@ def main() -> None:
     )
     try:
         result = plan_and_apply(
-            alembic,
-            params["action"],
-            revision=params["revision"],
-            sql=params["sql"],
-            check_mode=module.check_mode,
-            plan_sha256=params["plan_sha256"],
-            require_plan_sha256=params["require_plan_sha256"],
-        )
-    except PlanRefused as exc:
-        module.fail_json(
-            msg=f"refusing to migrate: {exc}",
-            plan_sha256=exc.plan_sha256,
-            reviewed_sha256=exc.reviewed,
-            refusal=str(exc),
-            changed=False,
-            commands=alembic.commands,
+            alembic, params["action"], revision=params["revision"], sql=params["sql"], check_mode=module.check_mode
         )
     except AlembicError as exc:
         module.fail_json(msg=str(exc), commands=alembic.commands)

@@ -28,10 +28,10 @@ def role_vars(url: str, moto, tmp_path: Path, instance: str | None = None, **ext
     }
 
 
-def alembic_upgrade_heads(url: str, revision: str = "heads") -> None:
-    """Bring a database to a revision with the test project's alembic itself (a state to start from, not the role)."""
+def alembic_upgrade_heads(url: str) -> None:
+    """Bring a database to head with the test project's alembic itself (to set up a state, not to test the role)."""
     proc = subprocess.run(
-        [str(ALEMBIC), "-c", str(ALEMBIC_PROJECT / "alembic.ini"), "upgrade", revision],
+        [str(ALEMBIC), "-c", str(ALEMBIC_PROJECT / "alembic.ini"), "upgrade", "heads"],
         cwd=ALEMBIC_PROJECT,
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,

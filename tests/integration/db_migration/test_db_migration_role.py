@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 from db_migration_helpers import REPO, alembic_upgrade_heads, role_vars
 from harness.ansible_run import assert_clean_failure, run_playbook
@@ -59,124 +57,86 @@ def snapshots(rds, instance):
     return rds.describe_db_snapshots(DBInstanceIdentifier=instance, SnapshotType="manual")["DBSnapshots"]
 
 
-def artifact_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def refused_msg(run) -> str:
-    failed = run.failed_tasks()
-    assert failed, run.output[-3000:]
-    assert failed[0].task.endswith("DB migration | check the plan is the reviewed one"), [t.task for t in failed]
-    return str(failed[0]["msg"])
-
-
-# Merged (each run is paid once): the default plan, check mode, the refusals and the reviewed apply go through one
-# database in that order; every step reads alembic_version, the tables, RDS and the artifact directory back.
-def test_plan_by_default_then_refusals_then_the_reviewed_plan_applies_after_a_snapshot(
+# Merged: six tests each paid for their own migration (two more runs for the -vvv grep alone); one database goes
+# through check mode, the migration and the idempotent second run, in that order, with every assertion of the six.
+def test_check_mode_then_migration_after_an_available_snapshot_then_second_run_unchanged_url_never_in_vvv(
     moto, database, rds, rds_instance, postgres_server, tmp_path
 ):
     _unused, url, connect = database
     extra = role_vars(url, moto, tmp_path, rds_instance)
 
-    # 1. The default is a plan: SQL and sha256 saved for review on the controller, nothing else changed (-vvv: no URL).
-    plan = migrate(moto, extra, verbosity=3)
-    assert plan.rc == 0, plan.output[-3000:]
-    assert postgres_server.password not in plan.output and url not in plan.output
-    assert alembic_version(connect) is None and tables(connect) == []
+    # Check mode changes nothing read back from PostgreSQL, RDS or the artifact directory; -vvv shows no URL.
+    planned = migrate(moto, extra, check=True, verbosity=3)
+    assert planned.rc == 0, planned.output[-3000:]
+    assert postgres_server.password not in planned.output
+    assert url not in planned.output
+    assert alembic_version(connect) is None
+    assert tables(connect) == []
     assert snapshots(rds, rds_instance) == []
-    assert plan.stats["localhost"]["changed"] == 0
-    rep = report(plan)
-    assert rep["apply"] is False and rep["migrated"] is False and rep["pending"] == [FIRST, HEAD]
-    assert rep["sql_artifact"].startswith(str(tmp_path / "artifacts")) and rep["sql_artifact"].endswith(
-        "-base-to-" + HEAD + ".sql"
-    )
-    reviewed = rep["plan_sha256"]
-    assert reviewed == artifact_sha256(rep["sql_artifact"])  # what sha256sum of the file says
-    text = Path(rep["sql_artifact"]).read_text()
-    assert "CREATE TABLE orders" in text and "CREATE TABLE accounts" in text
-    assert Path(rep["sql_artifact"] + ".sha256").read_text() == f"{reviewed}  {Path(rep['sql_artifact']).name}\n"
-    stats = plan.custom_stats["_run"]
-    assert stats["db_migration_plan_sha256"] == reviewed  # for the next node of an AWX workflow
-    assert stats["stratum_report"]["findings"]["plan_sha256"] == reviewed
-    assert f"-e db_migration_plan_sha256={reviewed}" in stats["stratum_report"]["next_steps"][0]
-    assert stats["stratum_report"]["notifications"]["lock"] == "not taken (triage only)"  # a plan takes no lock
-
-    # 2. Check mode of the apply: what would run, the same sha256, nothing written.
-    (tmp_path / "artifacts").rename(tmp_path / "reviewed")
-    checked = migrate(moto, {**extra, "db_migration_apply": True, "db_migration_plan_sha256": reviewed}, check=True)
-    assert checked.rc == 0, checked.output[-3000:]
-    assert alembic_version(connect) is None and snapshots(rds, rds_instance) == []
     assert not (tmp_path / "artifacts").exists()
-    rep = report(checked)
-    assert rep["check_mode"] is True and rep["plan_sha256"] == reviewed and rep["snapshot"]["created"] is False
-    assert "CREATE TABLE orders" in task(checked, "DB migration | current and head revisions")["sql"]
+    rep = report(planned)
+    assert rep["check_mode"] is True
+    assert rep["pending"] == [FIRST, HEAD]
+    assert rep["snapshot"]["created"] is False
+    # The SQL preview is still generated (offline) and shown by the status task.
+    status = task(planned, "DB migration | current and head revisions")
+    assert "CREATE TABLE orders" in status["sql"]
 
-    # 3. Production without the reviewed hash: refused, naming the plan's sha256; nothing changed, no snapshot.
-    prod = {**extra, "stratum_environment": "production", "db_migration_apply": True}
-    refused = migrate(moto, prod)
-    assert refused.rc != 0
-    msg = refused_msg(refused)
-    assert "refusing to migrate production" in msg and "needs the sha256 of the reviewed plan" in msg
-    assert reviewed in msg
-    assert alembic_version(connect) is None and tables(connect) == [] and snapshots(rds, rds_instance) == []
-    assert report(refused)["refused"] and refused.custom_stats["_run"]["stratum_report"]["status"] == "failed"
-
-    # 4. The plan changed since it was reviewed (someone migrated to FIRST meanwhile): refused with both hashes.
-    alembic_upgrade_heads(url, FIRST)
-    changed_plan = migrate(moto, {**prod, "db_migration_plan_sha256": reviewed})
-    assert changed_plan.rc != 0
-    msg = refused_msg(changed_plan)
-    now = report(changed_plan)["plan_sha256"]
-    assert now != reviewed and f"reviewed sha256 {reviewed}" in msg and f"plan now sha256 {now}" in msg
-    assert alembic_version(connect) == [FIRST] and "orders" not in tables(connect)
-    assert snapshots(rds, rds_instance) == []
-
-    # 5. The reviewed plan of the database as it is now applies in production: snapshot available first, then upgrade.
-    run = migrate(moto, {**prod, "db_migration_plan_sha256": now.upper()})
+    # The migration applies and verifies on PostgreSQL; -vvv shows no URL.
+    run = migrate(moto, extra, verbosity=3)
     assert run.rc == 0, run.output[-3000:]
+    assert postgres_server.password not in run.output
+    assert url not in run.output
     assert alembic_version(connect) == [HEAD]
     assert {"accounts", "orders", "migration_audit"} <= set(tables(connect))
     rep = report(run)
-    assert rep["before"] == [FIRST] and rep["after"] == [HEAD] and rep["heads"] == [HEAD]
-    assert rep["at_head"] is True and rep["migrated"] is True and rep["pending"] == [HEAD]
-    assert rep["database_ok"] is True and rep["plan_sha256"] == now == artifact_sha256(rep["sql_artifact"])
+    assert rep["before"] == [] and rep["after"] == [HEAD] and rep["heads"] == [HEAD]
+    assert rep["at_head"] is True and rep["migrated"] is True
+    assert rep["pending"] == [FIRST, HEAD]
+    assert rep["database_ok"] is True
     assert run.custom_stats["_run"]["db_migration"]["after"] == [HEAD]
-    assert "db_migration_plan_sha256" not in run.custom_stats["_run"]
-    assert run.custom_stats["_run"]["stratum_report"]["notifications"]["lock"].endswith(", released")
+    # The SQL saved for review is the SQL of exactly these two migrations.
+    sql = (tmp_path / "artifacts").glob("migration-*-base-to-" + HEAD + ".sql")
+    text = next(sql).read_text()
+    assert "CREATE TABLE orders" in text and "CREATE TABLE accounts" in text
+
+    # The snapshot exists and was available before the migration ran.
     snaps = snapshots(rds, rds_instance)
     assert len(snaps) == 1
     snap = snaps[0]
     assert snap["Status"] == "available"
-    assert snap["DBSnapshotIdentifier"] == rep["snapshot"]["id"]
+    assert snap["DBSnapshotIdentifier"] == report(run)["snapshot"]["id"]
     assert snap["DBSnapshotIdentifier"].startswith("pre-migration-")
     conn = connect()
     with conn.cursor() as cur:
-        cur.execute("SELECT max(applied_at) FROM migration_audit")
-        migration_at = cur.fetchone()[0]
+        cur.execute("SELECT min(applied_at) FROM migration_audit")
+        first_migration_at = cur.fetchone()[0]
     conn.close()
-    assert snap["SnapshotCreateTime"].astimezone(UTC) < migration_at.astimezone(UTC)
+    assert snap["SnapshotCreateTime"].astimezone(UTC) < first_migration_at.astimezone(UTC)
+    # Order of the tasks as they ran: the snapshot was read back available before alembic upgrade ran.
     ran = names(run)
     assert ran.index("DB migration | check the snapshot is available") < ran.index(
         "DB migration | alembic upgrade heads"
     )
     tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=snap["DBSnapshotArn"])["TagList"]}
     assert tags["stratum:to_revision"] == HEAD
-    stamp = rep["snapshot"]["id"].removeprefix("pre-migration-")
+    # The snapshot identifier has a time of day.
+    stamp = report(run)["snapshot"]["id"].removeprefix("pre-migration-")
     assert datetime.strptime(stamp, "%Y%m%d-%H%M%S")
 
-    # 6. A second apply changes nothing and takes no snapshot; the old hash refuses nothing (nothing is pending).
-    second = migrate(moto, {**prod, "db_migration_plan_sha256": now})
+    # A second run changes nothing and takes no snapshot.
+    second = migrate(moto, extra)
     assert second.rc == 0, second.output[-3000:]
     assert second.stats["localhost"]["changed"] == 0
     assert len(snapshots(rds, rds_instance)) == 1
     rep = report(second)
-    assert rep["pending"] == [] and rep["migrated"] is False and rep["snapshot"] == {} and rep["plan_sha256"] == ""
+    assert rep["pending"] == [] and rep["migrated"] is False and rep["snapshot"] == {}
     assert alembic_version(connect) == [HEAD]
 
 
 def test_no_migration_when_the_snapshot_fails(moto, database, rds, tmp_path):
     _unused, url, connect = database
-    run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance", db_migration_apply=True))
+    run = migrate(moto, role_vars(url, moto, tmp_path, "no-such-instance"))
     assert run.rc != 0
     assert alembic_version(connect) is None
     assert run.failed_tasks()[0].task.endswith("DB migration | create snapshot of no-such-instance")
@@ -189,9 +149,7 @@ def test_upgrade_without_snapshot_then_downgrade_one_revision_then_explicit_down
     moto, database, postgres_server, tmp_path
 ):
     _unused, url, connect = database
-    upgraded = migrate(
-        moto, role_vars(url, moto, tmp_path, db_migration_target_revision="heads", db_migration_apply=True), verbosity=3
-    )
+    upgraded = migrate(moto, role_vars(url, moto, tmp_path, db_migration_target_revision="heads"), verbosity=3)
     assert upgraded.rc == 0, upgraded.output[-3000:]
     assert postgres_server.password not in upgraded.output
     assert url not in upgraded.output

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from ansible_collections.stratum.ops.plugins.module_utils.alembic import (
     Alembic,
     AlembicError,
-    PlanRefused,
-    alembic_checks,
-    check_sha256,
     parse_history,
     parse_parent,
     parse_revisions,
     plan_and_apply,
-    plan_digest,
-    review_refusal,
     scrub,
     secrets_of,
 )
-from ansible_collections.stratum.ops.plugins.module_utils.validation import InvalidOption
 
 URL = "postgresql+psycopg2://app:p%40ss-W0rd-91@db.internal:5432/stratum"
 CHAIN = {"r1": None, "r2": "r1", "r3": "r2"}
@@ -176,90 +168,3 @@ def test_error_detail_keeps_the_exception_not_the_traceback():
     assert "Connection refused" in detail
     assert "Traceback" not in detail
     assert "File " not in detail
-
-
-# ------------------------------------------------------------------ the plan: reviewed before it runs
-
-PLAN_R1 = plan_digest("-- upgrade r1:heads\n")
-
-
-def upgrades(fake: FakeAlembic) -> list[list[str]]:
-    return [argv[3:] for argv, _unused in fake.calls if argv[3] == "upgrade" and "--sql" not in argv]
-
-
-def test_plan_digest_is_sha256sum_of_the_utf8_text():
-    assert plan_digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    assert plan_digest("é\n") == hashlib.sha256("é\n".encode()).hexdigest()
-
-
-def test_plan_returns_sql_and_sha256_and_changes_nothing():
-    fake = FakeAlembic("r1")
-    result = plan_and_apply(make(fake), "plan")
-    assert result["changed"] is False
-    assert result["sql"] == "-- upgrade r1:heads\n"
-    assert result["plan_sha256"] == PLAN_R1
-    assert result["refusal"] == ""
-    assert upgrades(fake) == [] and fake.current == "r1"
-
-
-def test_plan_at_head_has_no_sql_and_no_hash_and_refuses_nothing():
-    result = plan_and_apply(make(FakeAlembic("r3")), "plan", plan_sha256="0" * 64, require_plan_sha256=True)
-    assert result["plan_sha256"] == "" and "sql" not in result and result["refusal"] == ""
-
-
-def test_plan_with_a_different_reviewed_hash_says_both_hashes():
-    result = plan_and_apply(make(FakeAlembic("r1")), "plan", plan_sha256="A" * 64)
-    assert "reviewed sha256 " + "a" * 64 in result["refusal"]
-    assert "plan now sha256 " + PLAN_R1 in result["refusal"]
-
-
-def test_upgrade_with_the_reviewed_hash_applies():
-    fake = FakeAlembic("r1")
-    result = plan_and_apply(make(fake), "upgrade", plan_sha256=PLAN_R1.upper(), require_plan_sha256=True)
-    assert result["changed"] is True and fake.current == "r3"
-    assert upgrades(fake) == [["upgrade", "heads"]]
-
-
-def test_upgrade_with_another_hash_is_refused_before_anything_runs():
-    fake = FakeAlembic("r1")
-    with pytest.raises(PlanRefused) as refused:
-        plan_and_apply(make(fake), "upgrade", plan_sha256="b" * 64)
-    assert refused.value.plan_sha256 == PLAN_R1 and refused.value.reviewed == "b" * 64
-    assert "b" * 64 in str(refused.value) and PLAN_R1 in str(refused.value)
-    assert upgrades(fake) == [] and fake.current == "r1"
-
-
-def test_upgrade_where_a_hash_is_required_and_none_given_is_refused():
-    fake = FakeAlembic(None)
-    with pytest.raises(PlanRefused, match="needs the sha256 of the reviewed plan"):
-        plan_and_apply(make(fake), "upgrade", require_plan_sha256=True)
-    assert upgrades(fake) == [] and fake.current is None
-
-
-def test_upgrade_without_review_options_does_not_compute_a_plan():
-    fake = FakeAlembic("r1")
-    plan_and_apply(make(fake), "upgrade")
-    assert not any("--sql" in argv for argv, _unused in fake.calls)
-
-
-@pytest.mark.parametrize(
-    ("given", "required", "pending", "expected"),
-    [
-        ("", False, True, ""),
-        ("", True, True, "needs the sha256"),
-        (PLAN_R1, True, True, ""),
-        (" " + PLAN_R1.upper() + "\n", False, True, ""),
-        ("c" * 64, False, True, "differs from the reviewed one"),
-        ("c" * 64, True, False, ""),
-    ],
-)
-def test_review_refusal_table(given, required, pending, expected):
-    refusal = review_refusal(PLAN_R1, pending, given, required)
-    assert (expected in refusal) if expected else refusal == ""
-
-
-def test_a_malformed_hash_is_refused_as_an_option_error():
-    with pytest.raises(InvalidOption, match="plan_sha256 must be a sha256"):
-        check_sha256("plan_sha256", "abc")
-    assert check_sha256("plan_sha256", "") == ""
-    assert any(check[1] == "plan_sha256" for check in alembic_checks({"plan_sha256": "x"}))
