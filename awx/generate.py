@@ -152,18 +152,17 @@ def deploy_workflow(catalog: dict, environment: str) -> dict:
             )
         )
     nodes += [
-        # The plan is the migration in check mode: which revisions would run, their SQL and its sha256, nothing
-        # applied. Its set_stats artifact db_migration_plan_sha256 reaches the apply node, which refuses any other plan.
+        # The plan is the migration in check mode: which revisions would run, nothing applied.
         node(
             "migration_plan",
             t("db_migration", True),
             ["approve_migration"],
-            extra_data={"db_migration_actions": ["migrate"], "db_migration_apply": "false"},
+            extra_data={"db_migration_actions": ["migrate"]},
         ),
         approval(
             "approve_migration",
             f"Apply migrations in {environment}",
-            "Read the plan (its SQL and sha256) in the plan job's output first; only that plan will be applied.",
+            "Read the plan job's output first.",
             timeout,
             ["migration_apply"],
         ),
@@ -171,7 +170,7 @@ def deploy_workflow(catalog: dict, environment: str) -> dict:
             "migration_apply",
             t("db_migration"),
             ["deploy"],
-            extra_data={"db_migration_actions": ["snapshot", "migrate"], "db_migration_apply": "true"},
+            extra_data={"db_migration_actions": ["snapshot", "migrate"]},
         ),
         node("deploy", t("deploy"), ["smoke"], failure=["rollback"]),
         # Smoke: the read-only error-rate triage on the new release (5xx share, rollout state, dependencies).
